@@ -1,0 +1,31 @@
+"""Understand a plain "yes" or "no" from what the assistant last offered."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.conversation import latest_intent
+
+RECRUITER = "recruiter"
+
+
+class ActionAnswerOffer(Action):
+    def name(self) -> str:
+        return "action_answer_offer"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        offer = tracker.get_slot("offer")
+        said_yes = latest_intent(tracker) == "affirm"
+        if offer == RECRUITER and said_yes:
+            dispatcher.utter_message(response="utter_request_human")
+        elif offer == RECRUITER:
+            dispatcher.utter_message(response="utter_offer_declined")
+        else:
+            dispatcher.utter_message(response="utter_unclear_yes_no")
+        return [SlotSet("offer", None)]

@@ -1,0 +1,1 @@
+"""`make bench`: accuracy, latency, throughput and memory, written to BENCHMARKS.md."""

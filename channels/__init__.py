@@ -1,0 +1,1 @@
+"""Input channels of the project, shaped like rasa/core/channels/."""

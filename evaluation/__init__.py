@@ -1,0 +1,1 @@
+"""Measuring how well the assistant understands applicants (used by tests and benchmarks)."""

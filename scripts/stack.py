@@ -1,0 +1,156 @@
+"""Start the assistant's processes: the action server and the Rasa server.
+
+Shared by `make run`, `make shell`, the end-to-end tests and the benchmark, so all of
+them run the assistant exactly the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, List
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def api_token(var_dir: Path = ROOT / "var") -> str:
+    """RASA_TOKEN from the environment, else one generated once and kept in var/."""
+    token = os.environ.get("RASA_TOKEN")
+    if token:
+        return token
+    path = var_dir / "rasa_token"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(24), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def quiet_env() -> dict:
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env.setdefault("PYTHONWARNINGS", "ignore")
+    return env
+
+
+@dataclass
+class Stack:
+    """The action server and the Rasa server, started together and stopped together."""
+
+    rasa_port: int = 5005
+    action_port: int = 5055
+    token: str = field(default_factory=api_token)
+    endpoints: Path = ROOT / "endpoints.yml"
+    credentials: Path = ROOT / "credentials.yml"
+    model: Path = ROOT / "models"
+    log: IO[bytes] | None = None
+    processes: List[subprocess.Popen] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self.rasa_port}"
+
+    @property
+    def webchat_url(self) -> str:
+        return f"{self.url}/webhooks/webchat/"
+
+    def start_action_server(self) -> None:
+        self._spawn(
+            [
+                str(BIN / "rasa"),
+                "run",
+                "actions",
+                "--actions",
+                "actions",
+                "--port",
+                str(self.action_port),
+            ]
+        )
+
+    def start_rasa_server(self) -> None:
+        self._spawn(
+            [
+                str(BIN / "rasa"), "run",
+                "--enable-api", "--auth-token", self.token,
+                "--port", str(self.rasa_port),
+                "--model", str(self.model),
+                "--endpoints", str(self.endpoints),
+                "--credentials", str(self.credentials),
+            ]
+        )  # fmt: skip
+
+    def start(self, timeout: float = 180) -> None:
+        self.start_action_server()
+        self.start_rasa_server()
+        self.wait_until_ready(timeout)
+
+    def wait_until_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        checks = [
+            f"http://localhost:{self.action_port}/health",
+            f"{self.url}/status?token={self.token}",
+        ]
+        for check in checks:
+            while True:
+                self._fail_if_exited()
+                try:
+                    if requests.get(check, timeout=2).ok:
+                        break
+                except requests.RequestException:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{check} not ready after {timeout:.0f}s")
+                time.sleep(0.5)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+
+    def _spawn(self, command: List[str]) -> None:
+        self.processes.append(
+            subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env={**quiet_env(), **self.env},
+                stdout=self.log,
+                stderr=subprocess.STDOUT if self.log else None,
+            )
+        )
+
+    def _fail_if_exited(self) -> None:
+        for process in self.processes:
+            if process.poll() is not None:
+                raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
+
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()

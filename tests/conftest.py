@@ -1,0 +1,104 @@
+"""Shared fixtures: the real domain, rasa-sdk trackers, the trained model and live servers."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from scripts.stack import ROOT, Stack, free_port
+
+# CAREERS_MODEL lets a test run use a model trained elsewhere (e.g. while another trains).
+MODEL = Path(os.environ.get("CAREERS_MODEL", ROOT / "models" / "careers.tar.gz"))
+
+TrackerFactory = Callable[..., Tracker]
+
+
+@pytest.fixture(scope="session")
+def domain() -> Dict[str, Any]:
+    return Domain.load(str(ROOT / "domain.yml")).as_dict()
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    return CollectingDispatcher()
+
+
+def user_event(intent: str, text: str = "", confidence: float = 0.9) -> Dict[str, Any]:
+    return {
+        "event": "user",
+        "text": text or intent,
+        "parse_data": {
+            "intent": {"name": intent, "confidence": confidence},
+            "intent_ranking": [{"name": intent, "confidence": confidence}],
+            "entities": [],
+            "text": text or intent,
+        },
+    }
+
+
+@pytest.fixture
+def make_tracker() -> TrackerFactory:
+    """A rasa-sdk Tracker whose user turns have the given intents, oldest first."""
+
+    def make(
+        intents: List[str], slots: Dict[str, Any] | None = None, sender: str = "applicant"
+    ) -> Tracker:
+        events = [user_event(intent) for intent in intents]
+        latest = events[-1]["parse_data"] if events else {}
+        return Tracker(
+            sender_id=sender,
+            slots=slots or {},
+            latest_message=latest,
+            events=events,
+            paused=False,
+            followup_action=None,
+            active_loop={},
+            latest_action_name="action_listen",
+        )
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run `make train` (make test does it first).")
+    return MODEL
+
+
+@pytest.fixture(scope="session")
+def stack(trained_model: Path) -> Iterator[Stack]:
+    """The real action server and Rasa server on free ports, with a fresh tracker store."""
+    with tempfile.TemporaryDirectory(prefix="careers-e2e-") as tmp:
+        action_port = free_port()
+        endpoints = Path(tmp) / "endpoints.yml"
+        endpoints.write_text(
+            f'action_endpoint:\n  url: "http://localhost:{action_port}/webhook"\n'
+            f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{tmp}/tracker.db"\n',
+            encoding="utf-8",
+        )
+        with open(Path(tmp) / "servers.log", "wb") as log:
+            servers = Stack(
+                rasa_port=free_port(),
+                action_port=action_port,
+                token="test-token",
+                endpoints=endpoints,
+                model=trained_model,
+                log=log,
+            )
+            try:
+                servers.start(timeout=300)
+            except Exception:
+                servers.stop()
+                log.flush()
+                print((Path(tmp) / "servers.log").read_text(errors="replace")[-5000:])
+                raise
+            yield servers
+            servers.stop()

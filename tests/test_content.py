@@ -1,0 +1,129 @@
+"""The content contract: every taxonomy topic is trained, tested and answered within limits."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from typing import Any, Dict, List
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.nlu.training_data.loading import load_data
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from tests.taxonomy import (
+    FAQ_TOPICS,
+    OTHER_INTENTS,
+    ROOT,
+    TAXONOMY_DOC,
+    intents_in_document,
+    topics_in_document,
+)
+
+MIN_TRAINING_EXAMPLES = 15
+MIN_HELDOUT_EXAMPLES = 5
+MAX_TEXT_BYTES = 1000
+MAX_QUICK_REPLIES = 13
+MAX_TITLE_CHARS = 20
+LINK = re.compile(r"https?://\S+")
+OFFICIAL_LINK = re.compile(r"https://www\.mi5\.gov\.uk/\S*")
+
+
+@pytest.fixture(scope="module")
+def training() -> TrainingData:
+    return load_data(str(ROOT / "data" / "nlu"))
+
+
+@pytest.fixture(scope="module")
+def heldout() -> TrainingData:
+    return load_data(str(ROOT / "tests" / "nlu"))
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(str(ROOT / "domain.yml"))
+
+
+@pytest.fixture(scope="module")
+def responses(domain: Domain) -> Dict[str, List[Dict[str, Any]]]:
+    faq = load_data(str(ROOT / "data" / "responses")).responses
+    return {**domain.responses, **faq}
+
+
+def counts(data: TrainingData) -> Counter:
+    return Counter(message.get_full_intent() for message in data.intent_examples)
+
+
+def normalise(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def test_taxonomy_snapshot_matches_the_brief():
+    if not TAXONOMY_DOC.exists():
+        pytest.skip(f"{TAXONOMY_DOC} is not beside this checkout")
+    document = TAXONOMY_DOC.read_text(encoding="utf-8")
+    assert set(FAQ_TOPICS) <= set(topics_in_document(document))
+    assert set(OTHER_INTENTS) <= set(intents_in_document(document))
+
+
+@pytest.mark.parametrize("label", [f"faq/{t}" for t in FAQ_TOPICS] + OTHER_INTENTS)
+def test_every_topic_has_enough_examples(label, training, heldout):
+    assert counts(training)[label] >= MIN_TRAINING_EXAMPLES, f"{label}: too few training examples"
+    assert counts(heldout)[label] >= MIN_HELDOUT_EXAMPLES, f"{label}: too few held-out examples"
+
+
+@pytest.mark.parametrize("topic", FAQ_TOPICS)
+def test_every_topic_has_an_answer_with_its_official_link(topic, responses):
+    variants = responses.get(f"utter_faq/{topic}")
+    assert variants, f"utter_faq/{topic} is missing"
+    for variant in variants:
+        assert OFFICIAL_LINK.search(variant["text"]), f"utter_faq/{topic} has no mi5.gov.uk link"
+
+
+def test_no_example_is_under_two_intents(training):
+    seen: Dict[str, set] = defaultdict(set)
+    for message in training.intent_examples:
+        seen[normalise(message.get("text"))].add(message.get_full_intent())
+    clashes = {text: labels for text, labels in seen.items() if len(labels) > 1}
+    assert not clashes
+
+
+def test_no_heldout_example_is_in_the_training_data(training, heldout):
+    trained = {normalise(m.get("text")) for m in training.intent_examples}
+    leaked = [m.get("text") for m in heldout.intent_examples if normalise(m.get("text")) in trained]
+    assert not leaked
+
+
+def test_every_answer_fits_instagram(responses, domain):
+    topics = {f"faq/{t}" for t in FAQ_TOPICS}
+    problems = []
+    for name, variants in responses.items():
+        for variant in variants:
+            size = len(variant.get("text", "").encode("utf-8"))
+            if size > MAX_TEXT_BYTES:
+                problems.append(f"{name}: {size} bytes")
+            buttons = variant.get("buttons", [])
+            if len(buttons) > MAX_QUICK_REPLIES:
+                problems.append(f"{name}: {len(buttons)} quick replies")
+            for button in buttons:
+                if len(button["title"]) > MAX_TITLE_CHARS:
+                    problems.append(f"{name}: title {button['title']!r} is too long")
+                payload = button["payload"]
+                if payload.startswith("/"):
+                    intent = re.match(r"/([a-z_]+)", payload)
+                    if not intent or intent.group(1) not in domain.intents:
+                        problems.append(f"{name}: payload {payload!r} names no intent")
+                elif payload not in topics:
+                    problems.append(f"{name}: payload {payload!r} names no FAQ topic")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_link_is_well_formed_https(responses):
+    bad = [
+        (name, link)
+        for name, variants in responses.items()
+        for variant in variants
+        for link in LINK.findall(variant.get("text", ""))
+        if not link.startswith("https://") or " " in link
+    ]
+    assert not bad
