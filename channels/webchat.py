@@ -18,6 +18,7 @@ from sanic.response import HTTPResponse
 PAGE_DIR = Path(__file__).resolve().parent.parent / "webchat"
 SOCKETIO_CLIENT = Path(__file__).resolve().parent.parent / "var" / "webchat" / "socket.io.min.js"
 ASSETS = {
+    "index.html": (PAGE_DIR / "index.html", "text/html"),
     "chat.js": (PAGE_DIR / "chat.js", "text/javascript"),
     "chat.css": (PAGE_DIR / "chat.css", "text/css"),
     "socket.io.min.js": (SOCKETIO_CLIENT, "text/javascript"),
@@ -42,17 +43,16 @@ class WebChatPage(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webchat = Blueprint("webchat_page", __name__)
 
-        @webchat.route("/", methods=["GET"], strict_slashes=False)
-        async def page(_: Request) -> HTTPResponse:
-            return await response.file(
-                PAGE_DIR / "index.html", mime_type="text/html", headers=SECURITY_HEADERS
-            )
+        @webchat.route("/", methods=["GET"])
+        async def page(request: Request) -> HTTPResponse:
+            # The page's relative links need the trailing slash.
+            return response.redirect(request.path + "/")
 
         @webchat.route("/<asset:str>", methods=["GET"])
         async def asset(_: Request, asset: str) -> HTTPResponse:
-            if asset not in ASSETS or not ASSETS[asset][0].exists():
+            path, mime_type = ASSETS.get(asset or "index.html", (None, ""))
+            if path is None or not path.exists():
                 return response.text("not found", status=404)
-            path, mime_type = ASSETS[asset]
             return await response.file(path, mime_type=mime_type, headers=SECURITY_HEADERS)
 
         return webchat

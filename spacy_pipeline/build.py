@@ -15,6 +15,9 @@ import spacy
 from spacy.language import Language
 
 ENTITY_LABELS = ("job_family", "location")
+# Lookup-table lemmas that would merge words the assistant must tell apart: the table maps
+# "more" to "much", so "show more" looked like "much obliged".
+LEMMA_OVERRIDES = {"more": "more"}
 
 
 def load_patterns(path: Path) -> list[dict]:
@@ -40,6 +43,9 @@ def build(patterns: list[dict]) -> Language:
     nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
     ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})
     nlp.initialize()  # loads the lemma tables, which phrase patterns are run through
+    lemmas = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")  # type: ignore[attr-defined]
+    for word, lemma in LEMMA_OVERRIDES.items():
+        lemmas[word] = lemma
     ruler.add_patterns(patterns)  # type: ignore[attr-defined]
     return nlp
 

@@ -32,6 +32,9 @@ OTHER_INTENTS: List[str] = [
     "distress", "abuse", "out_of_scope",
 ]  # fmt: skip
 
+# Intents the project added to the taxonomy (trainers may add topics; none may be renamed).
+ADDED_INTENTS: List[str] = ["more_vacancies"]
+
 SAFETY_INTENTS = ["report_threat", "distress", "abuse"]
 
 

@@ -12,6 +12,7 @@ from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from tests.taxonomy import (
+    ADDED_INTENTS,
     FAQ_TOPICS,
     OTHER_INTENTS,
     ROOT,
@@ -66,7 +67,7 @@ def test_taxonomy_snapshot_matches_the_brief():
     assert set(OTHER_INTENTS) <= set(intents_in_document(document))
 
 
-@pytest.mark.parametrize("label", [f"faq/{t}" for t in FAQ_TOPICS] + OTHER_INTENTS)
+@pytest.mark.parametrize("label", [f"faq/{t}" for t in FAQ_TOPICS] + OTHER_INTENTS + ADDED_INTENTS)
 def test_every_topic_has_enough_examples(label, training, heldout):
     assert counts(training)[label] >= MIN_TRAINING_EXAMPLES, f"{label}: too few training examples"
     assert counts(heldout)[label] >= MIN_HELDOUT_EXAMPLES, f"{label}: too few held-out examples"

@@ -1,0 +1,91 @@
+"""A deterministic floor under the safety intents.
+
+A person who writes "i want to die" must never be told "sorry, I didn't get that" because
+the model happened to miss. Trainers list unmistakable phrases for `distress` and
+`report_threat` as `regex:` entries in data/nlu/safety.yml; this component, placed after
+the classifiers, makes any message matching one of them that intent, whatever the model
+said. The model still recognises everything else; these phrases only stop the worst misses.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Dict, List, Pattern
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+# Checked in this order: a person in crisis comes before anything else.
+SAFETY_INTENTS = ("distress", "report_threat")
+PATTERNS_FILE = "safety_patterns.json"
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class SafetyPhraseClassifier(GraphComponent):
+    def __init__(
+        self,
+        model_storage: ModelStorage,
+        resource: Resource,
+        patterns: Dict[str, List[str]] | None = None,
+    ) -> None:
+        self._model_storage = model_storage
+        self._resource = resource
+        self._patterns = patterns or {}
+        self._compiled: List[tuple[str, Pattern[str]]] = [
+            (intent, re.compile(pattern, re.IGNORECASE))
+            for intent in SAFETY_INTENTS
+            for pattern in self._patterns.get(intent, [])
+        ]
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SafetyPhraseClassifier:
+        return cls(model_storage, resource)
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> SafetyPhraseClassifier:
+        with model_storage.read_from(resource) as directory:
+            patterns = json.loads((directory / PATTERNS_FILE).read_text(encoding="utf-8"))
+        return cls(model_storage, resource, patterns)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        patterns: Dict[str, List[str]] = {intent: [] for intent in SAFETY_INTENTS}
+        for feature in training_data.regex_features:
+            if feature["name"] in patterns:
+                re.compile(feature["pattern"])  # a broken pattern fails training, not a chat
+                patterns[feature["name"]].append(feature["pattern"])
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / PATTERNS_FILE).write_text(json.dumps(patterns), encoding="utf-8")
+        return self._resource
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            for intent, pattern in self._compiled:
+                if pattern.search(text):
+                    chosen = {"name": intent, "confidence": 1.0}
+                    message.set(INTENT, chosen, add_to_output=True)
+                    message.set(INTENT_RANKING_KEY, [chosen], add_to_output=True)
+                    break
+        return messages
