@@ -1,0 +1,1 @@
+"""The recruiter desk: where recruiters take conversations the assistant hands over."""

@@ -1,0 +1,96 @@
+"""The Rasa server's HTTP API, as the desk uses it: read a conversation, add events to it.
+
+Recruiter replies are `bot` events added with execute_side_effects, so Rasa sends them
+through the channel the applicant last used, and they stay in the conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Dict, List
+from urllib.parse import quote
+
+import aiohttp
+
+INSTAGRAM = "instagram"
+# Meta: a standard reply within 24 hours of the applicant's last message; after that only a
+# message a person typed, tagged HUMAN_AGENT, and only for 7 days.
+STANDARD_WINDOW_S = 24 * 3600
+HUMAN_AGENT_WINDOW_S = 7 * 24 * 3600
+
+
+class DeliveryError(RuntimeError):
+    """Rasa did not take the message; the recruiter sees it as not delivered."""
+
+
+class WindowClosed(DeliveryError):
+    """The channel no longer lets us message this applicant."""
+
+
+class RasaApi:
+    def __init__(self, url: str, token: str, timeout_s: float) -> None:
+        self._url = url.rstrip("/")
+        self._token = token
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+
+    def _conversation(self, sender_id: str) -> str:
+        return f"{self._url}/conversations/{quote(sender_id, safe='')}"
+
+    async def tracker(self, sender_id: str) -> Dict[str, Any]:
+        url = f"{self._conversation(sender_id)}/tracker"
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=self._timeout) as session,
+                session.get(url, params={"token": self._token}) as response,
+            ):
+                if response.status != 200:
+                    raise DeliveryError(f"Rasa answered HTTP {response.status}")
+                return dict(await response.json())
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            raise DeliveryError(f"cannot reach the Rasa server: {error!r}") from error
+
+    async def append(self, sender_id: str, events: List[Dict[str, Any]]) -> None:
+        """Add events and send any bot messages among them to the applicant."""
+        url = f"{self._conversation(sender_id)}/tracker/events"
+        params = {
+            "token": self._token,
+            "output_channel": "latest",
+            "execute_side_effects": "true",
+        }
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=self._timeout) as session,
+                session.post(url, params=params, json=events) as response,
+            ):
+                if response.status != 200:
+                    body = (await response.text())[:300]
+                    raise DeliveryError(f"Rasa answered HTTP {response.status}: {body}")
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            raise DeliveryError(f"cannot reach the Rasa server: {error!r}") from error
+
+
+def last_applicant_message_at(tracker: Dict[str, Any]) -> float | None:
+    times = [e.get("timestamp") for e in tracker.get("events") or [] if e.get("event") == "user"]
+    return max((t for t in times if t), default=None)
+
+
+def reply_event(tracker: Dict[str, Any], text: str, handoff_id: int, now: float) -> Dict[str, Any]:
+    """The bot event for a recruiter's reply, shaped for the applicant's channel."""
+    metadata = {"desk_handoff": handoff_id}
+    if tracker.get("latest_input_channel") == INSTAGRAM:
+        last = last_applicant_message_at(tracker)
+        age = now - last if last else float("inf")
+        if age > HUMAN_AGENT_WINDOW_S:
+            raise WindowClosed(
+                "Instagram only allows a reply within 7 days of the applicant's last "
+                "message, and it is older than that. The reply was not sent."
+            )
+        if age > STANDARD_WINDOW_S:
+            # Outside the 24-hour window: the channel sends this with the HUMAN_AGENT tag.
+            return {
+                "event": "bot",
+                "text": None,
+                "data": {"custom": {"text": text, "tag": "HUMAN_AGENT"}},
+                "metadata": metadata,
+            }
+    return {"event": "bot", "text": text, "metadata": metadata}

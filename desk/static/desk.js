@@ -1,0 +1,67 @@
+// The desk's only script. Applicant text is untrusted: it is only ever set with
+// textContent or .value, never as HTML.
+(function () {
+  "use strict";
+
+  var saved = document.getElementById("saved-replies");
+  var reply = document.getElementById("reply");
+  if (saved && reply) {
+    saved.addEventListener("change", function () {
+      if (saved.value) { reply.value = saved.value; reply.focus(); }
+    });
+  }
+
+  var refresh = document.getElementById("queue-refresh");
+  if (refresh) {
+    var seconds = parseInt(refresh.getAttribute("data-refresh-seconds"), 10) || 10;
+    setTimeout(function () { window.location.reload(); }, seconds * 1000);
+  }
+
+  var list = document.getElementById("transcript");
+  if (!list) { return; }
+  var source = list.getAttribute("data-source");
+
+  function when(epoch) {
+    if (!epoch) { return ""; }
+    return new Date(epoch * 1000).toLocaleString("en-GB", {
+      timeZone: "Europe/London", weekday: "short", day: "2-digit", month: "short",
+      hour: "2-digit", minute: "2-digit"
+    }).replace(",", "");
+  }
+
+  function span(className, text) {
+    var element = document.createElement("span");
+    element.className = className;
+    element.textContent = text;
+    return element;
+  }
+
+  function render(entries) {
+    var items = entries.map(function (entry) {
+      var item = document.createElement("li");
+      item.className = entry.who + (entry.delivery === "failed" ? " failed" : "");
+      item.appendChild(span("who", entry.who + (entry.author ? " (" + entry.author + ")" : "")));
+      item.appendChild(span("at", when(entry.at)));
+      item.appendChild(span("text", entry.text));
+      if (entry.delivery === "failed") {
+        item.appendChild(span("delivery", "not delivered: " + (entry.error || "")));
+      } else if (entry.delivery === "pending") {
+        item.appendChild(span("delivery", "sending"));
+      }
+      return item;
+    });
+    list.replaceChildren.apply(list, items);
+  }
+
+  function poll() {
+    fetch(source, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (answer) {
+        if (answer.status === 401) { window.location.assign("/login"); return null; }
+        return answer.ok ? answer.json() : null;
+      })
+      .then(function (body) { if (body) { render(body.entries); } })
+      .catch(function () { /* try again at the next tick */ })
+      .then(function () { setTimeout(poll, 3000); });
+  }
+  setTimeout(poll, 3000);
+})();

@@ -1,0 +1,189 @@
+"""The whole hand-over across real processes: Rasa server, action server and recruiter desk.
+
+An applicant over REST (and one over socket.io) asks for a person; the handoff appears in
+the desk's API; a recruiter claims it and replies; the applicant gets the reply and
+answers; the answer shows in the transcript; the recruiter hands back and the assistant
+answers the next question again.
+"""
+
+from __future__ import annotations
+
+import queue
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+import pytest
+import requests
+import socketio
+from rasa.shared.nlu.training_data.loading import load_data
+
+from scripts.stack import ROOT, Stack, free_port
+from tests.desk_support import desk_cli
+
+PROMISE = "A recruiter will reply here"
+
+
+@pytest.fixture(scope="module")
+def servers(trained_model: Path) -> Iterator[Stack]:
+    with tempfile.TemporaryDirectory(prefix="careers-handoff-") as tmp:
+        action_port = free_port()
+        endpoints = Path(tmp) / "endpoints.yml"
+        endpoints.write_text(
+            f'action_endpoint:\n  url: "http://localhost:{action_port}/webhook"\n'
+            f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{tmp}/tracker.db"\n',
+            encoding="utf-8",
+        )
+        with open(Path(tmp) / "servers.log", "wb") as log:
+            stack = Stack(
+                rasa_port=free_port(),
+                action_port=action_port,
+                desk_port=free_port(),
+                token="handoff-test-token",
+                endpoints=endpoints,
+                model=trained_model,
+                log=log,
+                env={"DESK_DATABASE_URL": f"sqlite:///{tmp}/tracker.db"},
+            )
+            try:
+                stack.start(timeout=300)
+                stack.start_desk()
+            except Exception:
+                stack.stop()
+                log.flush()
+                print((Path(tmp) / "servers.log").read_text(errors="replace")[-5000:])
+                raise
+            yield stack
+            stack.stop()
+
+
+@pytest.fixture(scope="module")
+def recruiter(servers: Stack) -> str:
+    database_url = servers.env["DESK_DATABASE_URL"]
+    made = desk_cli(database_url, "create-user", "alice", stdin="a long enough password\n")
+    assert made.returncode == 0, made.stderr
+    return desk_cli(database_url, "create-token", "alice").stdout.strip()
+
+
+def say(stack: Stack, sender: str, message: str) -> List[Dict[str, Any]]:
+    reply = requests.post(
+        f"{stack.url}/webhooks/rest/webhook",
+        json={"sender": sender, "message": message},
+        timeout=60,
+    )
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def texts(replies: List[Dict[str, Any]]) -> str:
+    return "\n".join(reply.get("text", "") for reply in replies)
+
+
+def desk(stack: Stack, token: str, method: str, path: str, **kwargs: Any) -> requests.Response:
+    return requests.request(
+        method,
+        f"{stack.desk_url}/api{path}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+        **kwargs,
+    )
+
+
+def handoff_for(stack: Stack, token: str, sender: str, status: str = "waiting") -> Dict[str, Any]:
+    found = desk(stack, token, "GET", f"/handoffs?status={status}").json()["handoffs"]
+    [handoff] = [h for h in found if h["sender_id"] == sender]
+    return handoff
+
+
+def bot_texts(stack: Stack, sender: str) -> List[str]:
+    tracker = requests.get(
+        f"{stack.url}/conversations/{sender}/tracker", params={"token": stack.token}, timeout=30
+    ).json()
+    return [e.get("text") or "" for e in tracker["events"] if e["event"] == "bot"]
+
+
+@pytest.fixture(scope="module")
+def faq_answers() -> Dict[str, str]:
+    responses = load_data(str(ROOT / "data" / "responses")).responses
+    return {name: variants[0]["text"] for name, variants in responses.items()}
+
+
+def test_rest_applicant_to_recruiter_and_back(servers: Stack, recruiter: str, faq_answers):
+    sender = f"rest-{uuid.uuid4().hex[:8]}"
+    say(servers, sender, "hello")
+    asked = texts(say(servers, sender, "can I talk to a recruiter"))
+    assert PROMISE in asked and "put your question in one message" in asked
+
+    handoff = handoff_for(servers, recruiter, sender)
+    assert handoff["channel"] == "rest" and handoff["reason"] == "asked for a person"
+    assert desk(servers, recruiter, "POST", f"/handoffs/{handoff['id']}/claim").ok
+
+    reply = "Hello, I'm Alice, a recruiter. What would you like to ask?"
+    sent = desk(
+        servers, recruiter, "POST", f"/handoffs/{handoff['id']}/messages", json={"text": reply}
+    )
+    assert sent.status_code == 201, sent.text
+    # REST has no push: the reply is in the applicant's conversation.
+    assert bot_texts(servers, sender)[-1] == reply
+
+    # The assistant is paused: it does not answer, but the message reaches the recruiter.
+    question = "I lived in Dubai for four years, can I still apply?"
+    assert say(servers, sender, question) == []
+    transcript = desk(servers, recruiter, "GET", f"/handoffs/{handoff['id']}").json()["transcript"]
+    assert [e["who"] for e in transcript if e["text"] == reply] == ["recruiter"]
+    assert transcript[-1] == {**transcript[-1], "who": "applicant", "text": question}
+
+    released = desk(servers, recruiter, "POST", f"/handoffs/{handoff['id']}/release")
+    assert released.ok and released.json()["outcome"] == "released"
+    assert "automated assistant" in bot_texts(servers, sender)[-1]
+    answer = say(servers, sender, "what is developed vetting and what does it involve?")
+    assert texts(answer) == faq_answers["utter_faq/process_vetting"]
+
+
+def test_not_understood_twice_then_yes_hands_over(servers: Stack, recruiter: str):
+    sender = f"miss-{uuid.uuid4().hex[:8]}"
+    say(servers, sender, "what's the best pizza topping")
+    assert "recruiter" in texts(say(servers, sender, "who won the football last night"))
+    assert PROMISE in texts(say(servers, sender, "/affirm"))
+    assert handoff_for(servers, recruiter, sender)["reason"] == "not understood twice"
+
+
+def test_a_threat_report_is_never_handed_over(servers: Stack, recruiter: str):
+    sender = f"threat-{uuid.uuid4().hex[:8]}"
+    assert "999" in texts(say(servers, sender, "I need to report someone planning an attack"))
+    assert "999" in texts(say(servers, sender, "I want to kill myself"))
+    waiting = desk(servers, recruiter, "GET", "/handoffs?status=waiting").json()["handoffs"]
+    assert all(h["sender_id"] != sender for h in waiting)
+
+
+def test_socketio_applicant_receives_the_recruiters_reply(servers: Stack, recruiter: str):
+    received: queue.Queue[Dict[str, Any]] = queue.Queue()
+    session_id = uuid.uuid4().hex
+    client = socketio.Client()
+    client.on("bot_uttered", received.put)
+    client.connect(servers.url, socketio_path="socket.io", wait_timeout=30)
+    try:
+        client.emit("session_request", {"session_id": session_id})
+        time.sleep(1)
+        client.emit("user_uttered", {"message": "/request_human", "session_id": session_id})
+        confirmation = received.get(timeout=60)
+        assert PROMISE in confirmation["text"]
+
+        handoff = handoff_for(servers, recruiter, session_id)
+        assert handoff["channel"] == "socketio"
+        desk(servers, recruiter, "POST", f"/handoffs/{handoff['id']}/claim")
+        reply = "Hi, this is Alice from recruitment."
+        sent = desk(
+            servers, recruiter, "POST", f"/handoffs/{handoff['id']}/messages", json={"text": reply}
+        )
+        assert sent.status_code == 201, sent.text
+        deadline = time.monotonic() + 30
+        while True:
+            message = received.get(timeout=max(0.1, deadline - time.monotonic()))
+            if message.get("text") == reply:
+                break
+        desk(servers, recruiter, "POST", f"/handoffs/{handoff['id']}/close")
+    finally:
+        client.disconnect()
