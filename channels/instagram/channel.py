@@ -1,0 +1,257 @@
+"""The Instagram input channel: Meta's webhook in, background processing, replies out.
+
+``POST /webhooks/instagram/webhook`` is checked in this order, each step before any
+work is done for the next: size (over the limit: 413, without reading the rest), the
+``X-Hub-Signature-256`` HMAC over the raw bytes (403), the JSON envelope (400). A good
+delivery is acknowledged with 200 at once; its events are deduplicated on the message
+id, flood-checked per sender and queued per sender, so Meta never waits for the model
+and never times out and redelivers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from typing import Any, Awaitable, Callable, Dict, Union
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.exceptions import RasaException
+from sanic import Blueprint, response
+from sanic.exceptions import PayloadTooLarge
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from channels.instagram import replies, signature
+from channels.instagram.dedup import InMemorySeenMessageIds, SeenMessageIds
+from channels.instagram.events import (
+    Delivery,
+    EventKind,
+    InboundEvent,
+    MalformedDelivery,
+    decode,
+    parse_delivery,
+)
+from channels.instagram.flood import FloodControl, Verdict
+from channels.instagram.graph_api import TYPING_OFF, TYPING_ON, GraphApiClient
+from channels.instagram.output import InstagramOutput
+from channels.instagram.sender_queues import AckFirst, SenderQueues
+from channels.instagram.settings import InstagramSettings, SettingsError
+
+logger = logging.getLogger(__name__)
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+PLAIN = {"X-Content-Type-Options": "nosniff"}
+SHUTDOWN_DRAIN_SECONDS = 5.0
+
+
+class InstagramInput(InputChannel):
+    """Instagram direct messages, through the Instagram Messaging API."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "instagram"
+
+    @classmethod
+    def from_credentials(cls, credentials: Dict[str, Any] | None) -> InputChannel:
+        try:
+            return cls(InstagramSettings.load(credentials))
+        except SettingsError as error:
+            raise RasaException(str(error)) from error
+
+    def __init__(
+        self,
+        settings: InstagramSettings,
+        seen: SeenMessageIds | None = None,
+    ) -> None:
+        self.settings = settings
+        self.client = GraphApiClient(settings)
+        self.seen: SeenMessageIds = seen or InMemorySeenMessageIds(
+            settings.dedup_ttl_seconds, settings.dedup_max_entries
+        )
+        self.flood = FloodControl(settings.messages_per_window, settings.window_seconds)
+        self.ack_first = AckFirst()
+        self.queues = SenderQueues(self.ack_first, settings.max_concurrent_senders)
+
+    def get_output_channel(self) -> OutputChannel:
+        """Lets Rasa's HTTP API send (e.g. a recruiter's reply) through Instagram."""
+        return InstagramOutput(self.client, gate=self.ack_first)
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        webhook = Blueprint("instagram_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["GET"])
+        async def verify(request: Request) -> HTTPResponse:
+            return self._handshake(request)
+
+        @webhook.route("/webhook", methods=["POST"], stream=True)
+        async def receive(request: Request) -> HTTPResponse:
+            self.ack_first.request_started()
+            try:
+                return await self._receive(request, on_new_message)
+            finally:
+                self.ack_first.request_finished()
+
+        @webhook.listener("before_server_stop")
+        async def finish_work(*_: Any) -> None:
+            if not await self.queues.drain(SHUTDOWN_DRAIN_SECONDS):
+                logger.warning("instagram.shutdown.unfinished senders=%d", self.queues.busy_senders)
+            await self.client.close()
+
+        return webhook
+
+    def _handshake(self, request: Request) -> HTTPResponse:
+        mode = request.args.get("hub.mode")
+        token = request.args.get("hub.verify_token") or ""
+        challenge = request.args.get("hub.challenge")
+        token_matches = hmac.compare_digest(
+            token.encode("utf-8"), self.settings.verify_token.encode("utf-8")
+        )
+        if mode != "subscribe" or not token_matches:
+            logger.warning("instagram.handshake.refused")
+            return response.text("verification failed", status=403, headers=PLAIN)
+        if not challenge:
+            return response.text("hub.challenge is missing", status=400, headers=PLAIN)
+        return response.text(challenge, headers=PLAIN)
+
+    async def _receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
+        body = await self._read_body(request)
+        if isinstance(body, HTTPResponse):
+            return body
+        if not signature.is_valid(
+            self.settings.app_secret, body, request.headers.get(signature.HEADER)
+        ):
+            logger.warning("instagram.webhook.refused reason=signature")
+            return response.text("invalid or missing X-Hub-Signature-256", status=403)
+        try:
+            delivery = parse_delivery(decode(body))
+        except MalformedDelivery as error:
+            logger.warning("instagram.webhook.refused reason=%s", error)
+            return response.json({"error": str(error)}, status=400)
+        if not delivery.for_instagram:
+            # Signed by Meta but for another product: acknowledge so it is not resent.
+            logger.info("instagram.webhook.ignored object=%s", delivery.object[:40])
+            return response.text("EVENT_RECEIVED")
+        await self._accept(delivery, on_new_message)
+        return response.text("EVENT_RECEIVED")
+
+    async def _read_body(self, request: Request) -> Union[bytes, HTTPResponse]:
+        """The raw body, or a 413 as soon as it is known to be too big."""
+        limit = self.settings.max_body_bytes
+        too_big = response.text(f"body over {limit} bytes", status=413)
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            try:
+                if int(declared) > limit:
+                    return too_big
+            except ValueError:
+                return response.text("bad Content-Length", status=400)
+        stream = request.stream
+        if stream is None:  # body already read by the framework
+            return too_big if len(request.body) > limit else bytes(request.body)
+        # Sanic drains any unread body after the response; don't let it read past this.
+        stream.request_max_size = min(stream.request_max_size, limit + 1)
+        chunks = []
+        size = 0
+        try:
+            while True:
+                chunk = await stream.read()
+                if chunk is None:
+                    break
+                size += len(chunk)
+                if size > limit:
+                    return too_big
+                chunks.append(chunk)
+        except PayloadTooLarge:
+            return too_big
+        return b"".join(chunks)
+
+    async def _accept(self, delivery: Delivery, on_new_message: OnNewMessage) -> None:
+        for event in delivery.events:
+            if not event.answered:
+                logger.debug("instagram.event.not_answered kind=%s", event.kind.value)
+                continue
+            if event.mid and not await self.seen.first_sighting(event.mid):
+                logger.info("instagram.event.duplicate kind=%s", event.kind.value)
+                continue
+            verdict = self.flood.check(event.sender_id)
+            if verdict is Verdict.DROP:
+                continue
+            if verdict is Verdict.WARN:
+                logger.warning("instagram.flood.limited")
+            self.queues.submit(
+                event.sender_id, _Job(self, event, on_new_message, verdict is Verdict.WARN)
+            )
+
+    async def _typing(self, recipient_id: str, action: str) -> None:
+        # Logged by the client; the indicator is only a courtesy.
+        with contextlib.suppress(Exception):
+            await self.client.sender_action(recipient_id, action)
+
+    async def handle(
+        self, event: InboundEvent, on_new_message: OnNewMessage, slow_down: bool
+    ) -> None:
+        """Answer one event; runs in the sender's queue, after their earlier messages."""
+        sender = event.sender_id
+        if slow_down:
+            await InstagramOutput(self.client).send_text_message(sender, replies.SLOW_DOWN)
+            return
+        if event.kind is EventKind.ATTACHMENT:
+            await InstagramOutput(self.client).send_text_with_buttons(
+                sender, replies.ONLY_TEXT, replies.TOPIC_BUTTONS
+            )
+            return
+        typing = asyncio.get_running_loop().create_task(self._typing(sender, TYPING_ON))
+        output = InstagramOutput(self.client, before_first_send=typing, gate=self.ack_first)
+        message = UserMessage(
+            text=event.text,
+            output_channel=output,
+            sender_id=sender,
+            input_channel=self.name(),
+            message_id=event.mid,
+            metadata=_metadata(event),
+        )
+        try:
+            await on_new_message(message)
+        except Exception:
+            logger.exception("instagram.message.failed")
+            await output.send_text_message(sender, replies.SORRY)
+        finally:
+            if output.sent == 0:
+                await typing
+                await self._typing(sender, TYPING_OFF)
+
+
+class _Job:
+    """One queued event; a class rather than a closure so queued work is inspectable."""
+
+    __slots__ = ("channel", "event", "on_new_message", "slow_down")
+
+    def __init__(
+        self,
+        channel: InstagramInput,
+        event: InboundEvent,
+        on_new_message: OnNewMessage,
+        slow_down: bool,
+    ) -> None:
+        self.channel = channel
+        self.event = event
+        self.on_new_message = on_new_message
+        self.slow_down = slow_down
+
+    async def __call__(self) -> None:
+        await self.channel.handle(self.event, self.on_new_message, self.slow_down)
+
+
+def _metadata(event: InboundEvent) -> Dict[str, Any]:
+    """What the tracker keeps about the message: ids and kinds, never media URLs."""
+    meta: Dict[str, Any] = {"mid": event.mid, "timestamp": event.timestamp}
+    meta["event"] = event.kind.value
+    if event.attachment_types:
+        meta["attachment_types"] = list(event.attachment_types)
+    return {"instagram": meta}

@@ -1,0 +1,112 @@
+"""Every setting the Instagram channel reads, in one place.
+
+Secrets come from environment variables. ``credentials.yml`` may name non-secret values
+(the Graph API address and version, the flood limit); an empty or missing value there
+falls back to the environment, so the same file works on every machine.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping
+
+DEFAULT_GRAPH_URL = "https://graph.facebook.com"
+# v25.0 (February 2026) is documented and supported until July 2028; v21.0 expires in
+# January 2027.
+DEFAULT_GRAPH_VERSION = "v25.0"
+
+# (credentials.yml key, environment variable) for the values that may come from either.
+ENVIRONMENT = {
+    "verify_token": "INSTAGRAM_VERIFY_TOKEN",
+    "app_secret": "INSTAGRAM_APP_SECRET",
+    "access_token": "INSTAGRAM_ACCESS_TOKEN",
+    "graph_url": "INSTAGRAM_GRAPH_URL",
+    "graph_version": "INSTAGRAM_GRAPH_VERSION",
+}
+SECRETS = ("verify_token", "app_secret", "access_token")
+
+
+class SettingsError(ValueError):
+    """The channel cannot start: a value is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class InstagramSettings:
+    verify_token: str
+    app_secret: str
+    access_token: str
+    graph_url: str = DEFAULT_GRAPH_URL
+    graph_version: str = DEFAULT_GRAPH_VERSION
+    # Meta's deliveries are small; anything bigger is refused before it is read in full.
+    max_body_bytes: int = 1024 * 1024
+    # Per-sender flood control: messages allowed in a sliding window.
+    messages_per_window: int = 20
+    window_seconds: float = 60.0
+    # Senders whose messages are processed at the same time (see sender_queues.py).
+    max_concurrent_senders: int = 8
+    # Meta retries a failed delivery for up to 36 hours; remember message ids that long.
+    dedup_ttl_seconds: float = 36 * 3600
+    dedup_max_entries: int = 200_000
+    # Send API: per-request timeout and retries on transient errors.
+    request_timeout_seconds: float = 10.0
+    max_attempts: int = 4
+    backoff_base_seconds: float = 0.5
+    backoff_max_seconds: float = 8.0
+
+    @property
+    def api_base(self) -> str:
+        return f"{self.graph_url.rstrip('/')}/{self.graph_version}"
+
+    @classmethod
+    def load(
+        cls,
+        credentials: Mapping[str, Any] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> InstagramSettings:
+        """Settings from credentials.yml values, falling back to environment variables."""
+        environ = os.environ if environ is None else environ
+        credentials = credentials or {}
+        values: Dict[str, Any] = {}
+        for key, variable in ENVIRONMENT.items():
+            value = credentials.get(key)
+            if value in (None, ""):
+                value = environ.get(variable, "")
+            values[key] = str(value).strip()
+        missing: List[str] = [ENVIRONMENT[key] for key in SECRETS if not values[key]]
+        if missing:
+            raise SettingsError("The Instagram channel needs " + ", ".join(missing) + " to be set.")
+        values["graph_url"] = values["graph_url"] or DEFAULT_GRAPH_URL
+        values["graph_version"] = values["graph_version"] or DEFAULT_GRAPH_VERSION
+        if not values["graph_url"].startswith(("https://", "http://")):
+            raise SettingsError("INSTAGRAM_GRAPH_URL must be an http(s) URL.")
+        if not values["graph_version"].startswith("v"):
+            raise SettingsError("INSTAGRAM_GRAPH_VERSION must look like v25.0.")
+        if "messages_per_minute" in credentials:
+            values["messages_per_window"] = _positive_int(
+                credentials["messages_per_minute"], "messages_per_minute"
+            )
+            values["window_seconds"] = 60.0
+        return cls(**values)
+
+    @classmethod
+    def for_setup(
+        cls, environ: Mapping[str, str] | None = None, need_token: bool = True
+    ) -> InstagramSettings:
+        """What the account set-up command needs: no webhook secrets, and for a dry run
+        not even the access token."""
+        environ = os.environ if environ is None else environ
+        placeholders = {"verify_token": "unused", "app_secret": "unused"}
+        if not need_token and not environ.get(ENVIRONMENT["access_token"]):
+            placeholders["access_token"] = "<INSTAGRAM_ACCESS_TOKEN>"
+        return cls.load(placeholders, environ)
+
+
+def _positive_int(value: Any, name: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError) as error:
+        raise SettingsError(f"{name} must be a whole number.") from error
+    if number < 1:
+        raise SettingsError(f"{name} must be at least 1.")
+    return number

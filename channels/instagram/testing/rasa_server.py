@@ -1,0 +1,73 @@
+"""The real Rasa server and action server with the Instagram channel enabled.
+
+Started through scripts.stack (as `make run` does), with a credentials file that enables
+``rest`` and the Instagram channel, secrets in environment variables, and the Graph API
+address pointing at a local stand-in. Used by the end-to-end tests and the benchmark.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from scripts.stack import Stack, free_port
+
+
+@dataclass(frozen=True)
+class Secrets:
+    verify_token: str = field(default_factory=lambda: "verify-" + secrets.token_urlsafe(12))
+    app_secret: str = field(default_factory=lambda: secrets.token_hex(16))
+    access_token: str = field(default_factory=lambda: "IGAA" + secrets.token_urlsafe(32))
+
+
+CREDENTIALS = "rest:\nchannels.instagram.InstagramInput:\n"
+
+
+@contextmanager
+def rasa_with_instagram(
+    model: Path, graph_url: str, keys: Secrets, workdir: Path, graph_version: str = "v25.0"
+) -> Iterator[Stack]:
+    """Both servers on free ports, a fresh tracker store in ``workdir``; logs in servers.log."""
+    action_port = free_port()
+    credentials = workdir / "credentials.yml"
+    credentials.write_text(CREDENTIALS, encoding="utf-8")
+    endpoints = workdir / "endpoints.yml"
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://localhost:{action_port}/webhook"\n'
+        f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{workdir}/tracker.db"\n',
+        encoding="utf-8",
+    )
+    env = {
+        "INSTAGRAM_VERIFY_TOKEN": keys.verify_token,
+        "INSTAGRAM_APP_SECRET": keys.app_secret,
+        "INSTAGRAM_ACCESS_TOKEN": keys.access_token,
+        "INSTAGRAM_GRAPH_URL": graph_url,
+        "INSTAGRAM_GRAPH_VERSION": graph_version,
+    }
+    log_path = workdir / "servers.log"
+    with open(log_path, "wb") as log:
+        stack = Stack(
+            rasa_port=free_port(),
+            action_port=action_port,
+            token="instagram-test-token",
+            endpoints=endpoints,
+            credentials=credentials,
+            model=model,
+            log=log,
+            env=env,
+        )
+        try:
+            stack.start(timeout=300)
+        except Exception:
+            stack.stop()
+            log.flush()
+            print(log_path.read_text(errors="replace")[-5000:], file=sys.stderr)
+            raise
+        try:
+            yield stack
+        finally:
+            stack.stop()
