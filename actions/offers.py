@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import latest_intent
+from actions.handoff_topics import load_handoff_topics, offered_after_answer
+from actions.settings import HandoffSettings
 
 RECRUITER = "recruiter"
+HANDOFF_ACTION = "action_handoff_to_recruiter"
 
 
 class ActionAnswerOffer(Action):
@@ -22,8 +25,13 @@ class ActionAnswerOffer(Action):
     ) -> List[Dict[str, Any]]:
         offer = tracker.get_slot("offer")
         said_yes = latest_intent(tracker) == "affirm"
+        if offer != RECRUITER and offered_after_answer(
+            tracker, load_handoff_topics(HandoffSettings.from_env().handoff_topics_file)
+        ):
+            # The answer on a topic that depends on circumstances offered a recruiter.
+            offer = RECRUITER
         if offer == RECRUITER and said_yes:
-            dispatcher.utter_message(response="utter_request_human")
+            return [SlotSet("offer", None), FollowupAction(HANDOFF_ACTION)]
         elif offer == RECRUITER:
             dispatcher.utter_message(response="utter_offer_declined")
         else:

@@ -16,7 +16,7 @@ import platform
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Callable, Dict, List, Sequence, Tuple
 
 from bench.load import LoadResult, median, rss_mb, run_load
 from evaluation.heldout import evaluate_model, load_examples
@@ -145,6 +145,13 @@ def write_report(accuracy: Dict[str, float], mine: Dict, theirs: Dict, rounds: i
     return "\n".join(lines)
 
 
+def extra_sections() -> List[Tuple[str, Callable[[], str]]]:
+    """Benchmarks of the other parts of the assistant, each a Markdown section."""
+    from bench import instagram, vacancies
+
+    return [("Vacancy search", vacancies.run), ("Instagram channel", instagram.run)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
@@ -160,6 +167,9 @@ def main() -> None:
     print("Load on a stock `rasa init` assistant (trains it first)...", flush=True)
     theirs = stock(args.rounds)
     text = write_report(accuracy, mine, theirs, args.rounds)
+    for name, section in extra_sections():
+        print(f"{name}...", flush=True)
+        text += "\n" + section()
     (ROOT / "BENCHMARKS.md").write_text(text, encoding="utf-8")
     print(text)
 

@@ -31,12 +31,15 @@ def main() -> int:
             "Starting the action server and the Rasa server (loading the model takes a moment)..."
         )
         stack.start()
+        stack.start_desk()
         print(
             "\nThe careers assistant is running.\n"
             f"  Web chat:      {stack.webchat_url}\n"
             f"  REST channel:  POST {stack.url}/webhooks/rest/webhook "
             '{"sender": "me", "message": "hello"}\n'
             f"  HTTP API:      {stack.url} (token in RASA_TOKEN, or in var/rasa_token)\n"
+            f"  Recruiter desk: {stack.desk_url}/ (add an account first: "
+            ".venv/bin/python -m desk create-user NAME)\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
         )

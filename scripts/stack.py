@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, List
+from typing import IO, Dict, List
 
 import requests
 
@@ -63,6 +63,9 @@ class Stack:
     model: Path = ROOT / "models"
     log: IO[bytes] | None = None
     processes: List[subprocess.Popen] = field(default_factory=list)
+    # Extra environment variables for every process (e.g. DESK_DATABASE_URL).
+    env: Dict[str, str] = field(default_factory=dict)
+    desk_port: int = 5006
 
     @property
     def url(self) -> str:
@@ -71,6 +74,18 @@ class Stack:
     @property
     def webchat_url(self) -> str:
         return f"{self.url}/webhooks/webchat/"
+
+    @property
+    def desk_url(self) -> str:
+        return f"http://localhost:{self.desk_port}"
+
+    def start_desk(self, timeout: float = 60) -> None:
+        """The recruiter desk; it talks to this stack's Rasa server with its token."""
+        self._spawn(
+            [sys.executable, "-m", "desk", "serve", "--port", str(self.desk_port)],
+            extra_env={"RASA_URL": self.url, "RASA_TOKEN": self.token},
+        )
+        self._wait_for([f"{self.desk_url}/health"], timeout)
 
     def start_action_server(self) -> None:
         self._spawn(
@@ -103,11 +118,14 @@ class Stack:
         self.wait_until_ready(timeout)
 
     def wait_until_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
         checks = [
             f"http://localhost:{self.action_port}/health",
             f"{self.url}/status?token={self.token}",
         ]
+        self._wait_for(checks, timeout)
+
+    def _wait_for(self, checks: List[str], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
         for check in checks:
             while True:
                 self._fail_if_exited()
@@ -132,12 +150,12 @@ class Stack:
                 process.wait()
         self.processes.clear()
 
-    def _spawn(self, command: List[str]) -> None:
+    def _spawn(self, command: List[str], extra_env: Dict[str, str] | None = None) -> None:
         self.processes.append(
             subprocess.Popen(
                 command,
                 cwd=ROOT,
-                env={**quiet_env(), **self.env},
+                env={**quiet_env(), **self.env, **(extra_env or {})},
                 stdout=self.log,
                 stderr=subprocess.STDOUT if self.log else None,
             )

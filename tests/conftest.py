@@ -92,6 +92,8 @@ def stack(trained_model: Path) -> Iterator[Stack]:
                 endpoints=endpoints,
                 model=trained_model,
                 log=log,
+                # Handoffs go to the test's own database, never to var/.
+                env={"DESK_DATABASE_URL": f"sqlite:///{tmp}/tracker.db"},
             )
             try:
                 servers.start(timeout=300)

@@ -42,13 +42,16 @@ async def test_misses_separated_by_an_understood_message_start_again(
     assert responses(dispatcher) == ["utter_rephrase"]
 
 
-async def test_yes_to_a_recruiter_offer_gives_the_route_to_a_person(
-    make_tracker, dispatcher, domain
-):
+async def test_yes_to_a_recruiter_offer_hands_over_to_a_recruiter(make_tracker, dispatcher, domain):
     tracker = make_tracker(["out_of_scope", "out_of_scope", "affirm"], {"offer": "recruiter"})
     events = await ActionAnswerOffer().run(dispatcher, tracker, domain)
-    assert responses(dispatcher) == ["utter_request_human"]
+    assert dispatcher.messages == []
     assert events[0]["value"] is None
+    assert events[1] == {
+        "event": "followup",
+        "timestamp": None,
+        "name": "action_handoff_to_recruiter",
+    }
 
 
 async def test_no_to_a_recruiter_offer(make_tracker, dispatcher, domain):
