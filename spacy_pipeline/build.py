@@ -58,6 +58,7 @@ def main() -> None:
     patterns = load_patterns(args.patterns)
     nlp = build(patterns)
     nlp.meta["name"] = args.output.name
+    args.output.parent.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(args.output)
     print(f"spaCy pipeline with {len(patterns)} entity patterns saved to {args.output}")
 
