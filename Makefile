@@ -22,7 +22,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install spacy webchat-assets train run shell system-check test lint validate bench lock clean
+.PHONY: help install spacy webchat-assets train run shell instagram-setup system-check test lint validate bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ run: train webchat-assets ## Start the action server, the Rasa server and the we
 
 shell: train ## Chat with the assistant in the terminal
 	$(VENV)/bin/python -m scripts.run_local --shell
+
+instagram-setup: install ## Set the Instagram ice breakers from data/instagram_ice_breakers.yml (DRY_RUN=1 prints the request only)
+	$(PY) -m channels.instagram.setup $(if $(DRY_RUN),--dry-run)
 
 validate: install ## Check the training data and domain
 	$(RASA) data validate --fail-on-warnings
