@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 import requests
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -32,8 +28,6 @@ def desk(tmp_path: Path, rasa: StandInRasa) -> Iterator[Desk]:
         yield running
 
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 
 
@@ -119,21 +113,6 @@ def test_a_recruiter_signs_out(desk: Desk):
     assert client.request("POST", "/logout", data={"csrf": client.csrf("/")}).status_code == 302
     client.cookies["desk_session"] = old_session
     assert client.request("GET", "/").status_code == 302
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    options = Options()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--no-first-run", "--disable-sync",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-desk')}",
-    ):  # fmt: skip
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
 
 
 def sign_in_with(browser: WebDriver, desk: Desk, name: str) -> None:
