@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
+import requests
 from rasa.shared.core.domain import Domain
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -23,6 +24,21 @@ from scripts.stack import ROOT, Stack, free_port
 MODEL = Path(os.environ.get("CAREERS_MODEL", ROOT / "models" / "careers.tar.gz"))
 
 TrackerFactory = Callable[..., Tracker]
+
+
+def say(stack: Stack, sender: str, message: str) -> List[Dict[str, Any]]:
+    """One applicant message over the REST channel; the replies it got."""
+    reply = requests.post(
+        f"{stack.url}/webhooks/rest/webhook",
+        json={"sender": sender, "message": message},
+        timeout=60,
+    )
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def texts(replies: List[Dict[str, Any]]) -> str:
+    return "\n".join(reply.get("text", "") for reply in replies)
 
 
 @pytest.fixture(scope="session")

@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Dict, List
+from typing import Dict
 
 import pytest
 import requests
 from rasa.shared.nlu.training_data.loading import load_data
 
 from scripts.stack import ROOT, Stack
-
-
-def say(stack: Stack, sender: str, message: str) -> List[Dict[str, Any]]:
-    reply = requests.post(
-        f"{stack.url}/webhooks/rest/webhook",
-        json={"sender": sender, "message": message},
-        timeout=60,
-    )
-    assert reply.status_code == 200, reply.text
-    return reply.json()
-
-
-def texts(replies: List[Dict[str, Any]]) -> str:
-    return "\n".join(reply.get("text", "") for reply in replies)
+from tests.conftest import say, texts
 
 
 @pytest.fixture(scope="module")

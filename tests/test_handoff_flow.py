@@ -21,6 +21,7 @@ import socketio
 from rasa.shared.nlu.training_data.loading import load_data
 
 from scripts.stack import ROOT, Stack, free_port
+from tests.conftest import say, texts
 from tests.desk_support import desk_cli
 
 PROMISE = "A recruiter will reply here"
@@ -65,20 +66,6 @@ def recruiter(servers: Stack) -> str:
     made = desk_cli(database_url, "create-user", "alice", stdin="a long enough password\n")
     assert made.returncode == 0, made.stderr
     return desk_cli(database_url, "create-token", "alice").stdout.strip()
-
-
-def say(stack: Stack, sender: str, message: str) -> List[Dict[str, Any]]:
-    reply = requests.post(
-        f"{stack.url}/webhooks/rest/webhook",
-        json={"sender": sender, "message": message},
-        timeout=60,
-    )
-    assert reply.status_code == 200, reply.text
-    return reply.json()
-
-
-def texts(replies: List[Dict[str, Any]]) -> str:
-    return "\n".join(reply.get("text", "") for reply in replies)
 
 
 def desk(stack: Stack, token: str, method: str, path: str, **kwargs: Any) -> requests.Response:
