@@ -14,7 +14,7 @@ RASA := $(VENV)/bin/rasa
 SPACY_MODEL := var/spacy/en_careers
 SOCKETIO_CLIENT_VERSION := 4.7.5
 WEBCHAT_JS := var/webchat/socket.io.min.js
-CODE := actions channels components desk spacy_pipeline evaluation scripts tests bench
+CODE := actions channels components desk spacy_pipeline evaluation scripts tests bench training privacy observability rasa_server
 
 export PYTHONDONTWRITEBYTECODE := 1
 # Rasa and TensorFlow are chatty; keep the output readable.
@@ -60,14 +60,35 @@ train: spacy ## Train the model into models/ (skipped by Rasa when nothing chang
 run: train webchat-assets ## Start the action server, the Rasa server and the web chat
 	$(VENV)/bin/python -m scripts.run_local
 
+.PHONY: run-prod
+run-prod: train ## The production set-up on this machine: PostgreSQL, Redis, JWT, action server secret (DB_*, REDIS_*)
+	$(VENV)/bin/python -m scripts.run_local --production
+
 shell: train ## Chat with the assistant in the terminal
 	$(VENV)/bin/python -m scripts.run_local --shell
 
 instagram-setup: install ## Set the Instagram ice breakers from data/instagram_ice_breakers.yml (DRY_RUN=1 prints the request only)
 	$(PY) -m channels.instagram.setup $(if $(DRY_RUN),--dry-run)
 
+.PHONY: purge
+purge: install ## Delete conversations and handoffs inactive for RETENTION_DAYS (default 30); cron-safe (ENDPOINTS=file)
+	$(PY) -m privacy.purge $(if $(ENDPOINTS),--endpoints '$(ENDPOINTS)')
+
 validate: install ## Check the training data and domain
 	$(RASA) data validate --fail-on-warnings
+
+.PHONY: check
+check: install ## Trainers' content checks (file:line: problem: fix), then rasa data validate
+	$(PY) -m training.checks
+	@$(MAKE) --no-print-directory validate
+
+.PHONY: label
+label: install ## Add a question to the data: make label TEXT="..." TOPIC=name (or NEW_TOPIC=name)
+	@$(PY) -m training.label '$(subst ','\'',$(value TEXT))' $(if $(NEW_TOPIC),--new-topic '$(NEW_TOPIC)',$(if $(TOPIC),--topic '$(TOPIC)'))
+
+.PHONY: inbox
+inbox: spacy ## Missed applicant messages, redacted and grouped (SINCE=days LIMIT=n EXPORT=file.csv|.jsonl)
+	$(PY) -m training.inbox $(if $(SINCE),--since $(SINCE)) $(if $(LIMIT),--limit $(LIMIT)) $(if $(EXPORT),--export '$(EXPORT)')
 
 lint: install ## Ruff lint and format check, then mypy
 	$(VENV)/bin/ruff check $(CODE)
@@ -83,11 +104,32 @@ system-check: ## Check for the system packages the browser tests need
 		echo "Install them with: sudo apt-get install$$missing  (.ci/run does this)" >&2; \
 		exit 1; fi
 
-test: system-check lint validate train webchat-assets ## Set up, then run the whole test suite
+test: system-check lint check audit train webchat-assets ## Set up, then run the whole test suite
 	$(VENV)/bin/pytest
+
+# pip-audit has an environment of its own: it needs packaging>=23, Rasa 3.6 pins 20.9.
+AUDIT_VENV := var/audit-venv
+$(AUDIT_VENV)/.installed: security/audit-requirements.txt
+	@if [ -z "$(PYTHON310)" ]; then echo "Python 3.10 not found (see make install)." >&2; exit 1; fi
+	test -x $(AUDIT_VENV)/bin/python || $(PYTHON310) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/pip install --quiet -r security/audit-requirements.txt
+	touch $@
+
+.PHONY: audit
+audit: install $(AUDIT_VENV)/.installed ## pip-audit requirements.txt; fails on findings not in security/pip-audit-ignore.txt, and when no vulnerability database answers unless AUDIT_OFFLINE_OK=1
+	$(PY) -m scripts.audit --pip-audit $(AUDIT_VENV)/bin/pip-audit
 
 bench: train webchat-assets ## Accuracy, latency, throughput and memory; writes BENCHMARKS.md
 	$(PY) -m bench
+
+FOLDS ?= 3
+.PHONY: report
+report: train ## Cross-validated NLU report: reports/nlu_report.html and nlu_summary.md (FOLDS=3)
+	$(PY) -m training.report --folds $(FOLDS)
+
+.PHONY: baseline
+baseline: train ## Save the model's held-out accuracy as the test gate's baseline (after an intended change)
+	$(PY) -m training.baseline
 
 lock: ## Re-pin requirements.txt from requirements.in in a scratch environment
 	rm -rf var/lock-venv && $(PYTHON310) -m venv var/lock-venv

@@ -19,6 +19,7 @@ from actions.handoff_topics import last_faq_topic
 from actions.settings import HandoffSettings
 from desk.office_hours import OfficeHours
 from desk.storage import NewHandoff
+from observability.metrics import HANDOFFS
 
 Clock = Callable[[], datetime]
 TRANSCRIPT_MESSAGES = 50
@@ -105,8 +106,10 @@ class ActionHandoffToRecruiter(Action):
         try:
             await client.create(handoff)
         except HandoffError:
+            HANDOFFS.labels(outcome="unavailable").inc()
             dispatcher.utter_message(response="utter_handoff_unavailable")
             return [SlotSet("offer", None)]
+        HANDOFFS.labels(outcome="queued").inc()
         office = OfficeHours.from_settings(settings.office)
         when = office.promise(now, settings.office.reply_minutes)
         dispatcher.utter_message(response="utter_handoff_confirm", when=when)

@@ -18,6 +18,10 @@ from desk.storage import NewHandoff, Store, migrate
 
 logger = logging.getLogger(__name__)
 
+# Storing a handoff is one insert; a database slower than this is treated as down, so the
+# applicant is told how else to reach us well inside Rasa's action timeout (ACTION_TIMEOUT_S).
+STORE_TIMEOUT_S = 10.0
+
 _stores: Dict[str, Store] = {}
 _lock = threading.Lock()
 
@@ -41,7 +45,11 @@ class HandoffClient:
     async def create(self, handoff: NewHandoff) -> int:
         loop = asyncio.get_running_loop()
         try:
-            handoff_id = await loop.run_in_executor(None, self._insert, handoff)
+            handoff_id = await asyncio.wait_for(
+                loop.run_in_executor(None, self._insert, handoff), STORE_TIMEOUT_S
+            )
+        except asyncio.TimeoutError as error:
+            raise HandoffError(f"the desk database took over {STORE_TIMEOUT_S:g} s") from error
         except Exception as error:
             raise HandoffError(f"cannot store the handoff: {error}") from error
         await self._notify(handoff_id, handoff)

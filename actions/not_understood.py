@@ -9,6 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import not_understood_in_a_row
+from observability.metrics import FALLBACKS
 
 OFFER_AFTER = 2
 
@@ -23,7 +24,9 @@ class ActionNotUnderstood(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         if not_understood_in_a_row(tracker) >= OFFER_AFTER:
+            FALLBACKS.labels(reply="offer_recruiter").inc()
             dispatcher.utter_message(response="utter_offer_recruiter")
             return [SlotSet("offer", "recruiter")]
+        FALLBACKS.labels(reply="rephrase").inc()
         dispatcher.utter_message(response="utter_rephrase")
         return [SlotSet("offer", None)]

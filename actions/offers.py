@@ -1,4 +1,4 @@
-"""Understand a plain "yes" or "no" from what the assistant last offered."""
+"""Understand a plain "yes" or "no" from what the assistant last offered or asked."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import latest_intent
 from actions.handoff_topics import load_handoff_topics, offered_after_answer
+from actions.privacy import awaiting_erasure_answer, erase_conversation
 from actions.settings import HandoffSettings
 
 RECRUITER = "recruiter"
@@ -17,6 +18,9 @@ HANDOFF_ACTION = "action_handoff_to_recruiter"
 
 
 class ActionAnswerOffer(Action):
+    def __init__(self, desk_database_url: str | None = None) -> None:
+        self._desk_database_url = desk_database_url
+
     def name(self) -> str:
         return "action_answer_offer"
 
@@ -25,6 +29,12 @@ class ActionAnswerOffer(Action):
     ) -> List[Dict[str, Any]]:
         offer = tracker.get_slot("offer")
         said_yes = latest_intent(tracker) == "affirm"
+        if awaiting_erasure_answer(tracker):
+            # Only straight after the question: a "yes" to anything else never erases.
+            if said_yes:
+                return await erase_conversation(dispatcher, tracker, self._desk_database_url)
+            dispatcher.utter_message(response="utter_erasure_cancelled")
+            return [SlotSet("offer", None)]
         if offer != RECRUITER and offered_after_answer(
             tracker, load_handoff_topics(HandoffSettings.from_env().handoff_topics_file)
         ):

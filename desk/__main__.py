@@ -2,6 +2,7 @@
 
 python -m desk migrate               bring the desk's tables up to date
 python -m desk create-user NAME      add a recruiter (password from a prompt or stdin)
+    [--role trainer]                 ... or a trainer, who also sees the Training page
 python -m desk set-password NAME     change a recruiter's password, unlocking the account
 python -m desk create-token NAME     print a new API token for NAME, and nothing else
 python -m desk serve [--port 5006]   run the desk
@@ -17,6 +18,7 @@ import time
 from desk.auth import hash_password
 from desk.settings import DeskSettings, database_url
 from desk.storage import Store, migrate
+from desk.training_store import RECRUITER, ROLES
 
 
 def _password(name: str) -> str:
@@ -32,8 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m desk", description="The recruiter desk.")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="bring the desk's tables up to date")
-    for command in ("create-user", "set-password"):
-        commands.add_parser(command).add_argument("name")
+    create = commands.add_parser("create-user", help="add a desk user")
+    create.add_argument("name")
+    create.add_argument(
+        "--role", choices=ROLES, default=RECRUITER, help="recruiter (default) or trainer"
+    )
+    commands.add_parser("set-password").add_argument("name")
     token = commands.add_parser("create-token", help="print a new API token")
     token.add_argument("name")
     token.add_argument("--days", type=float, default=90, help="valid for (default 90 days)")
@@ -71,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         if store.user(args.name):
             print(f"{args.name!r} already exists; use set-password.", file=sys.stderr)
             return 1
-        store.add_user(args.name, password_hash, now)
-        print(f"Recruiter {args.name!r} added.", file=sys.stderr)
+        store.add_user(args.name, password_hash, now, args.role)
+        print(f"{args.role.capitalize()} {args.name!r} added.", file=sys.stderr)
         return 0
     if not store.set_password(args.name, password_hash, now):
         print(f"No recruiter called {args.name!r}.", file=sys.stderr)

@@ -7,6 +7,7 @@ Everything shown from applicants is untrusted and goes through Jinja2's autoesca
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import secrets
@@ -26,6 +27,8 @@ from desk.rasa_api import DeliveryError, RasaApi
 from desk.service import STATUSES_SHOWN, BadRequest, Conflict, Desk, NotFound
 from desk.settings import DeskSettings
 from desk.storage import CLAIMED, CLOSED, WAITING, Store, migrate
+from desk.training_routes import register as register_training
+from observability.desk import instrument as instrument_desk
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +50,8 @@ STATIC = {
     "desk.css": (HERE / "static" / "desk.css", "text/css"),
 }
 _app_numbers = itertools.count(1)
+# How long shutdown waits for a holding-message round in progress.
+HOLDING_STOP_WAIT_S = 10.0
 
 Handler = Callable[..., Coroutine[Any, Any, HTTPResponse]]
 
@@ -62,7 +67,12 @@ def create_app(
     store = Store(settings.database_url)
     desk = Desk(
         store=store,
-        rasa=RasaApi(settings.rasa_url, settings.rasa_token, settings.rasa_timeout_seconds),
+        rasa=RasaApi(
+            settings.rasa_url,
+            settings.rasa_token,
+            settings.rasa_timeout_seconds,
+            jwt_secret=settings.rasa_jwt_secret,
+        ),
         office=OfficeHours.from_settings(settings.office),
         clock=clock,
         holding_after_s=settings.holding_after_minutes * 60,
@@ -150,6 +160,9 @@ def create_app(
     @app.get("/health")
     async def health(request: Request) -> HTTPResponse:
         return response.json({"status": "ok"})
+
+    # GET /health/live, /health/ready (the database answers) and /metrics (queue gauges).
+    instrument_desk(app, store.engine, clock)
 
     @app.get("/static/<name>")
     async def static(request: Request, name: str) -> HTTPResponse:
@@ -320,6 +333,9 @@ def create_app(
             entries=await desk.db(store.audit_log),
         )
 
+    # The trainers' Training page and "flag for training" (desk/training_routes.py).
+    register_training(app, desk, templates, page, signed_in, clock)
+
     # JSON API
 
     @app.get("/api/handoffs")
@@ -365,20 +381,35 @@ def create_app(
         await desk.close(handoff_id, request.ctx.user)
         return response.json(_summary(await desk.handoff(handoff_id)))
 
-    # Holding messages
+    # Holding messages: a background loop that stops between rounds when the server stops,
+    # so shutdown never leaves a pending task behind or cuts a round off half-way.
 
-    async def holding_loop() -> None:
-        while True:
+    async def holding_loop(stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
             try:
                 await desk.send_holding_messages()
             except Exception:
                 logger.exception("holding messages failed")
-            await asyncio.sleep(settings.holding_check_seconds)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stopping.wait(), settings.holding_check_seconds)
 
     async def start_holding(app: Sanic, loop: Any) -> None:
-        app.add_task(holding_loop())
+        app.ctx.holding_stopping = asyncio.Event()
+        app.ctx.holding = loop.create_task(holding_loop(app.ctx.holding_stopping))
+
+    async def stop_holding(app: Sanic, loop: Any) -> None:
+        task = getattr(app.ctx, "holding", None)
+        if task is None:
+            return
+        app.ctx.holding_stopping.set()
+        try:
+            # On timeout wait_for cancels the round and waits until it has stopped.
+            await asyncio.wait_for(task, HOLDING_STOP_WAIT_S)
+        except asyncio.TimeoutError:
+            logger.warning("holding messages: the last round was cut short by shutdown")
 
     app.register_listener(start_holding, "after_server_start")
+    app.register_listener(stop_holding, "before_server_stop")
 
     return app
 

@@ -7,16 +7,29 @@ through the channel the applicant last used, and they stay in the conversation.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Dict, List
+import time
+from typing import Any, Dict, List, Tuple
 from urllib.parse import quote
 
 import aiohttp
+import jwt
 
 INSTAGRAM = "instagram"
 # Meta: a standard reply within 24 hours of the applicant's last message; after that only a
 # message a person typed, tagged HUMAN_AGENT, and only for 7 days.
 STANDARD_WINDOW_S = 24 * 3600
 HUMAN_AGENT_WINDOW_S = 7 * 24 * 3600
+# Each request gets a fresh token, so a leaked one is soon useless.
+JWT_LIFETIME_S = 300
+
+
+def signed_admin_token(secret: str, username: str = "careers-desk") -> str:
+    """A JWT Rasa 3.6 accepts for every conversation (rasa/server.py requires_auth: role admin)."""
+    payload = {
+        "user": {"username": username, "role": "admin"},
+        "exp": int(time.time()) + JWT_LIFETIME_S,
+    }
+    return jwt.encode(payload, secret, algorithm="HS256")
 
 
 class DeliveryError(RuntimeError):
@@ -28,20 +41,31 @@ class WindowClosed(DeliveryError):
 
 
 class RasaApi:
-    def __init__(self, url: str, token: str, timeout_s: float) -> None:
+    """With `jwt_secret` (production), requests carry `Authorization: Bearer <JWT>`; else the
+    token goes in the query string, as `rasa run --auth-token` wants."""
+
+    def __init__(self, url: str, token: str, timeout_s: float, jwt_secret: str = "") -> None:
         self._url = url.rstrip("/")
         self._token = token
+        self._jwt_secret = jwt_secret
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+
+    def _auth(self) -> Tuple[Dict[str, str], Dict[str, str]]:
+        """Query parameters and headers that authenticate one request."""
+        if self._jwt_secret:
+            return {}, {"Authorization": f"Bearer {signed_admin_token(self._jwt_secret)}"}
+        return {"token": self._token}, {}
 
     def _conversation(self, sender_id: str) -> str:
         return f"{self._url}/conversations/{quote(sender_id, safe='')}"
 
     async def tracker(self, sender_id: str) -> Dict[str, Any]:
         url = f"{self._conversation(sender_id)}/tracker"
+        params, headers = self._auth()
         try:
             async with (
                 aiohttp.ClientSession(timeout=self._timeout) as session,
-                session.get(url, params={"token": self._token}) as response,
+                session.get(url, params=params, headers=headers) as response,
             ):
                 if response.status != 200:
                     raise DeliveryError(f"Rasa answered HTTP {response.status}")
@@ -52,15 +76,12 @@ class RasaApi:
     async def append(self, sender_id: str, events: List[Dict[str, Any]]) -> None:
         """Add events and send any bot messages among them to the applicant."""
         url = f"{self._conversation(sender_id)}/tracker/events"
-        params = {
-            "token": self._token,
-            "output_channel": "latest",
-            "execute_side_effects": "true",
-        }
+        auth, headers = self._auth()
+        params = {**auth, "output_channel": "latest", "execute_side_effects": "true"}
         try:
             async with (
                 aiohttp.ClientSession(timeout=self._timeout) as session,
-                session.post(url, params=params, json=events) as response,
+                session.post(url, params=params, json=events, headers=headers) as response,
             ):
                 if response.status != 200:
                     body = (await response.text())[:300]

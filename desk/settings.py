@@ -56,15 +56,19 @@ class DeskSettings:
     lockout_minutes: int = 15
     rasa_timeout_seconds: float = 15
     saved_replies_file: Path = PROJECT_ROOT / "data" / "saved_replies.yml"
+    # Production: sign JWTs for the Rasa HTTP API with this instead of sending the token.
+    rasa_jwt_secret: str = ""
 
     @classmethod
     def from_env(cls) -> DeskSettings:
         from scripts.stack import api_token
 
+        jwt_secret = os.environ.get("RASA_JWT_SECRET", "")
         return cls(
             database_url=database_url(),
             rasa_url=os.environ.get("RASA_URL", "http://localhost:5005").rstrip("/"),
-            rasa_token=api_token(),
+            rasa_token="" if jwt_secret else api_token(),
+            rasa_jwt_secret=jwt_secret,
             office=OfficeHoursSettings.from_env(),
             holding_after_minutes=int(os.environ.get("DESK_HOLDING_AFTER_MINUTES", "15")),
             holding_check_seconds=float(os.environ.get("DESK_HOLDING_CHECK_SECONDS", "30")),

@@ -35,6 +35,8 @@ users = sa.Table(
     sa.Column("failed_logins", sa.Integer, nullable=False, default=0),
     sa.Column("locked_until", sa.Float),
     sa.Column("created_at", sa.Float, nullable=False),
+    # recruiter | trainer (desk/training_store.py ROLES); trainers also see the Training page.
+    sa.Column("role", sa.String(16), nullable=False, default="recruiter"),
 )
 api_tokens = sa.Table(
     "desk_api_tokens",
@@ -95,6 +97,32 @@ audit = sa.Table(
     sa.Column("handoff_id", sa.Integer),
     sa.Column("detail", sa.Text, nullable=False, default=""),
 )
+# The trainers' tables (used by desk/training_store.py): decisions on inbox messages, keyed
+# by the hash of the normalised redacted text, and recruiters' flags, which belong to their
+# handoff (so erasing or purging a handoff removes them too).
+training_decisions = sa.Table(
+    "desk_training_decisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("text_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("decision", sa.String(16), nullable=False),
+    sa.Column("topic", sa.String(100)),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+)
+training_flags = sa.Table(
+    "desk_training_flags",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sender_id", sa.String(255), nullable=False),
+    sa.Column("message_at", sa.Float, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("handoff_id", sa.Integer, sa.ForeignKey("desk_handoffs.id")),
+    sa.Column("flagged_by", sa.String(100), nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.UniqueConstraint("sender_id", "message_at", name="uq_desk_training_flags_message"),
+)
 
 
 def digest(secret: str) -> str:
@@ -108,7 +136,10 @@ def make_engine(url: str) -> Engine:
         return sa.create_engine(
             url, future=True, connect_args={"timeout": 30, "check_same_thread": False}
         )
-    return sa.create_engine(url, future=True, pool_pre_ping=True)
+    # A database that does not answer fails a connection in 5 s instead of hanging an action
+    # (or a desk request) until TCP gives up.
+    connect_args = {"connect_timeout": 5} if url.startswith("postgresql") else {}
+    return sa.create_engine(url, future=True, pool_pre_ping=True, connect_args=connect_args)
 
 
 def migrate(url: str) -> None:
@@ -265,14 +296,18 @@ class Store:
 
     # Recruiters, sessions and tokens
 
-    def add_user(self, name: str, password_hash: str, now: float) -> None:
+    def add_user(self, name: str, password_hash: str, now: float, role: str = "recruiter") -> None:
         with self.engine.begin() as db:
             db.execute(
                 users.insert().values(
-                    name=name, password_hash=password_hash, failed_logins=0, created_at=now
+                    name=name,
+                    password_hash=password_hash,
+                    failed_logins=0,
+                    created_at=now,
+                    role=role,
                 )
             )
-            _audit(db, now, "cli", "user created", None, name)
+            _audit(db, now, "cli", "user created", None, f"{name} ({role})")
 
     def set_password(self, name: str, password_hash: str, now: float) -> bool:
         with self.engine.begin() as db:
@@ -334,7 +369,7 @@ class Store:
 
     def session(self, secret: str, now: float) -> Dict[str, Any] | None:
         query = (
-            sa.select(sessions.c.csrf_token, users.c.name, users.c.id)
+            sa.select(sessions.c.csrf_token, users.c.name, users.c.id, users.c.role)
             .join(users, users.c.id == sessions.c.user_id)
             .where(sessions.c.token_hash == digest(secret), sessions.c.expires_at > now)
         )

@@ -1,4 +1,11 @@
-"""`make run` and `make shell`: the assistant on this machine, stopped cleanly by Ctrl-C."""
+"""`make run`, `make run-prod` and `make shell`: the assistant on this machine, stopped
+cleanly by Ctrl-C.
+
+`--production` runs the production set-up (endpoints.prod.yml, credentials.prod.yml) against
+this machine's PostgreSQL and Redis: DB_* and REDIS_* variables say where (see
+scripts/production.py), the database is created if missing, and RASA_JWT_SECRET and
+ACTION_SERVER_SECRET are generated into var/ when they are unset.
+"""
 
 from __future__ import annotations
 
@@ -11,59 +18,112 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from scripts.stack import BIN, ROOT, Stack, quiet_env
+from scripts.stack import ROOT, Stack, quiet_env
 
 INSTAGRAM_SECRETS = ("INSTAGRAM_VERIFY_TOKEN", "INSTAGRAM_APP_SECRET", "INSTAGRAM_ACCESS_TOKEN")
 
 
-def credentials_for_run() -> tuple[Path, bool]:
-    """credentials.yml, plus the Instagram channel when its secrets are set."""
+def credentials_for_run(base: Path = ROOT / "credentials.yml") -> tuple[Path, bool]:
+    """The credentials file, plus the Instagram channel when its secrets are set."""
     if not all(os.environ.get(name) for name in INSTAGRAM_SECRETS):
-        return ROOT / "credentials.yml", False
-    path = ROOT / "var" / "credentials.run.yml"
-    text = (ROOT / "credentials.yml").read_text(encoding="utf-8")
+        return base, False
+    path = ROOT / "var" / f"{base.stem}.run.yml"
+    text = base.read_text(encoding="utf-8")
     path.write_text(text + "\nchannels.instagram.InstagramInput:\n", encoding="utf-8")
     return path, True
+
+
+def production_stack() -> tuple[Stack, bool]:
+    """The production set-up on this machine, after saying what it uses."""
+    import redis
+    from sqlalchemy.exc import OperationalError
+
+    from scripts.production import (
+        CREDENTIALS,
+        ENDPOINTS,
+        ProductionServices,
+        dev_secret,
+        ensure_database,
+    )
+
+    services = ProductionServices.from_env()
+    try:
+        created = ensure_database(services)
+    except OperationalError as error:
+        raise SystemExit(
+            f"Cannot reach PostgreSQL at {services.db_host}:{services.db_port} "
+            f"(set DB_HOST, DB_PORT, DB_USER, DB_PASSWORD): {error.orig}"
+        ) from None
+    try:
+        redis.Redis(
+            host=services.redis_host,
+            port=services.redis_port,
+            db=services.redis_db,
+            password=services.redis_password or None,
+            socket_connect_timeout=5,
+        ).ping()
+    except redis.RedisError as error:
+        raise SystemExit(
+            f"Cannot reach Redis at {services.redis_host}:{services.redis_port} "
+            f"(set REDIS_HOST, REDIS_PORT, REDIS_DB, REDIS_PASSWORD): {error}"
+        ) from None
+    jwt_secret, jwt_source = dev_secret("RASA_JWT_SECRET")
+    action_secret, action_source = dev_secret("ACTION_SERVER_SECRET")
+    credentials, instagram = credentials_for_run(CREDENTIALS)
+    print(
+        "Production set-up (endpoints.prod.yml):\n"
+        + services.describe()
+        + (f"\n  Database {services.db_name} did not exist: created it." if created else "")
+        + f"\n  HTTP API JWT secret: {jwt_source}\n"
+        f"  Action server secret: {action_source}\n",
+        flush=True,
+    )
+    stack = Stack(
+        token="",
+        endpoints=ENDPOINTS,
+        credentials=credentials,
+        env=services.env(),
+        jwt_secret=jwt_secret,
+        action_secret=action_secret,
+    )
+    return stack, instagram
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shell", action="store_true", help="chat in the terminal instead")
+    parser.add_argument(
+        "--production",
+        action="store_true",
+        help="PostgreSQL, Redis, JWT and the action server secret (endpoints.prod.yml)",
+    )
     args = parser.parse_args()
+    if args.shell and args.production:
+        parser.error("--shell runs the embedded set-up only")
     (ROOT / "var").mkdir(exist_ok=True)
-    credentials, instagram = credentials_for_run()
-    stack = Stack(credentials=credentials)
+    if args.production:
+        stack, instagram = production_stack()
+    else:
+        credentials, instagram = credentials_for_run()
+        stack = Stack(credentials=credentials)
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     try:
         if args.shell:
             stack.start_action_server()
             return subprocess.call(
-                [str(BIN / "rasa"), "shell", "--model", "models", "--endpoints", "endpoints.yml"],
+                [
+                    sys.executable, "-m", "rasa_server", "shell",
+                    "--model", "models", "--endpoints", "endpoints.yml",
+                ],
                 cwd=ROOT,
                 env=quiet_env(),
-            )
+            )  # fmt: skip
         print(
             "Starting the action server and the Rasa server (loading the model takes a moment)..."
         )
         stack.start()
         stack.start_desk()
-        print(
-            "\nThe careers assistant is running.\n"
-            f"  Web chat:      {stack.webchat_url}\n"
-            f"  REST channel:  POST {stack.url}/webhooks/rest/webhook "
-            '{"sender": "me", "message": "hello"}\n'
-            f"  HTTP API:      {stack.url} (token in RASA_TOKEN, or in var/rasa_token)\n"
-            f"  Recruiter desk: {stack.desk_url}/ (add an account first: "
-            ".venv/bin/python -m desk create-user NAME)\n"
-            + (
-                f"  Instagram:     webhook at {stack.url}/webhooks/instagram/webhook\n"
-                if instagram
-                else "  Instagram:     off (set INSTAGRAM_VERIFY_TOKEN, INSTAGRAM_APP_SECRET and "
-                "INSTAGRAM_ACCESS_TOKEN to enable it)\n"
-            )
-            + "Press Ctrl-C to stop.\n",
-            flush=True,
-        )
+        print(running_message(stack, args.production, instagram), flush=True)
         while all(process.poll() is None for process in stack.processes):
             time.sleep(1)
         print("A server stopped unexpectedly; stopping the rest.", file=sys.stderr)
@@ -73,6 +133,37 @@ def main() -> int:
         return 0
     finally:
         stack.stop()
+
+
+def running_message(stack: Stack, production: bool, instagram: bool) -> str:
+    if production:
+        web_chat = "off (production channels: credentials.prod.yml)"
+        api = (
+            f"{stack.url} (JWT: Authorization: Bearer, HS256 with RASA_JWT_SECRET, "
+            'payload {"user": {"username": ..., "role": "admin"}})'
+        )
+        desk_user = f"DESK_DATABASE_URL={stack.env['DESK_DATABASE_URL']} "
+    else:
+        web_chat = stack.webchat_url
+        api = f"{stack.url} (token in RASA_TOKEN, or in var/rasa_token)"
+        desk_user = ""
+    instagram_line = (
+        f"webhook at {stack.url}/webhooks/instagram/webhook"
+        if instagram
+        else "off (set INSTAGRAM_VERIFY_TOKEN, INSTAGRAM_APP_SECRET and "
+        "INSTAGRAM_ACCESS_TOKEN to enable it)"
+    )
+    return (
+        "\nThe careers assistant is running.\n"
+        f"  Web chat:      {web_chat}\n"
+        f"  REST channel:  POST {stack.url}/webhooks/rest/webhook "
+        '{"sender": "me", "message": "hello"}\n'
+        f"  HTTP API:      {api}\n"
+        f"  Recruiter desk: {stack.desk_url}/ (add an account first: "
+        f"{desk_user}.venv/bin/python -m desk create-user NAME)\n"
+        f"  Instagram:     {instagram_line}\n"
+        "Press Ctrl-C to stop.\n"
+    )
 
 
 def _stop_like_ctrl_c(signum: int, frame: FrameType | None) -> None:

@@ -36,6 +36,13 @@ def api_token(var_dir: Path = ROOT / "var") -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
+def api_jwt(secret: str) -> str:
+    """An admin JWT for the Rasa HTTP API when it runs with RASA_JWT_SECRET (as the desk signs)."""
+    from desk.rasa_api import signed_admin_token
+
+    return signed_admin_token(secret, username="careers-scripts")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -66,6 +73,10 @@ class Stack:
     # Extra environment variables for every process (e.g. DESK_DATABASE_URL).
     env: Dict[str, str] = field(default_factory=dict)
     desk_port: int = 5006
+    # Production: the HTTP API takes JWTs signed with this instead of `token`.
+    jwt_secret: str = ""
+    # Production: the action server refuses calls without this in X-Action-Secret.
+    action_secret: str = ""
 
     @property
     def url(self) -> str:
@@ -79,37 +90,52 @@ class Stack:
     def desk_url(self) -> str:
         return f"http://localhost:{self.desk_port}"
 
+    @property
+    def action_url(self) -> str:
+        return f"http://localhost:{self.action_port}/webhook"
+
+    def api_auth(self) -> tuple[Dict[str, str], Dict[str, str]]:
+        """Query parameters and headers for one call to the Rasa HTTP API."""
+        if self.jwt_secret:
+            return {}, {"Authorization": f"Bearer {api_jwt(self.jwt_secret)}"}
+        return {"token": self.token}, {}
+
+    def _secrets_env(self) -> Dict[str, str]:
+        env = {"ACTION_SERVER_URL": self.action_url}
+        if self.action_secret:
+            env["ACTION_SERVER_SECRET"] = self.action_secret
+        if self.jwt_secret:
+            env["RASA_JWT_SECRET"] = self.jwt_secret
+        return env
+
     def start_desk(self, timeout: float = 60) -> None:
         """The recruiter desk; it talks to this stack's Rasa server with its token."""
         self._spawn(
             [sys.executable, "-m", "desk", "serve", "--port", str(self.desk_port)],
-            extra_env={"RASA_URL": self.url, "RASA_TOKEN": self.token},
+            extra_env={"RASA_URL": self.url, "RASA_TOKEN": self.token, **self._secrets_env()},
         )
         self._wait_for([f"{self.desk_url}/health"], timeout)
 
     def start_action_server(self) -> None:
+        """actions/server.py: rasa-sdk's server, requiring the secret header when it is set."""
         self._spawn(
-            [
-                str(BIN / "rasa"),
-                "run",
-                "actions",
-                "--actions",
-                "actions",
-                "--port",
-                str(self.action_port),
-            ]
+            [sys.executable, "-m", "actions.server", "--port", str(self.action_port)],
+            extra_env=self._secrets_env(),
         )
 
     def start_rasa_server(self) -> None:
+        """`rasa run` through rasa_server (bounded action calls, apology, JWT from env)."""
+        auth = [] if self.jwt_secret else ["--auth-token", self.token]
         self._spawn(
             [
-                str(BIN / "rasa"), "run",
-                "--enable-api", "--auth-token", self.token,
+                sys.executable, "-m", "rasa_server", "run",
+                "--enable-api", *auth,
                 "--port", str(self.rasa_port),
                 "--model", str(self.model),
                 "--endpoints", str(self.endpoints),
                 "--credentials", str(self.credentials),
-            ]
+            ],
+            extra_env=self._secrets_env(),
         )  # fmt: skip
 
     def start(self, timeout: float = 180) -> None:
@@ -118,19 +144,17 @@ class Stack:
         self.wait_until_ready(timeout)
 
     def wait_until_ready(self, timeout: float) -> None:
-        checks = [
-            f"http://localhost:{self.action_port}/health",
-            f"{self.url}/status?token={self.token}",
-        ]
-        self._wait_for(checks, timeout)
+        checks = [f"http://localhost:{self.action_port}/health", f"{self.url}/status"]
+        self._wait_for(checks, timeout, authenticate=True)
 
-    def _wait_for(self, checks: List[str], timeout: float) -> None:
+    def _wait_for(self, checks: List[str], timeout: float, authenticate: bool = False) -> None:
         deadline = time.monotonic() + timeout
         for check in checks:
             while True:
                 self._fail_if_exited()
+                params, headers = self.api_auth() if authenticate else ({}, {})
                 try:
-                    if requests.get(check, timeout=2).ok:
+                    if requests.get(check, params=params, headers=headers, timeout=2).ok:
                         break
                 except requests.RequestException:
                     pass

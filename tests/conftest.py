@@ -19,6 +19,9 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from scripts.stack import ROOT, Stack, free_port
+from tests.desk_support import Desk, StandInRasa, running_desk, stand_in_rasa
+from tests.ops_support import PgRedisStack
+from tests.ops_support import pg_redis_stack as pg_redis_stack_running
 
 # CAREERS_MODEL lets a test run use a model trained elsewhere (e.g. while another trains).
 MODEL = Path(os.environ.get("CAREERS_MODEL", ROOT / "models" / "careers.tar.gz"))
@@ -102,7 +105,8 @@ def stack(trained_model: Path) -> Iterator[Stack]:
         endpoints = Path(tmp) / "endpoints.yml"
         endpoints.write_text(
             f'action_endpoint:\n  url: "http://localhost:{action_port}/webhook"\n'
-            f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{tmp}/tracker.db"\n',
+            "tracker_store:\n  type: privacy.tracker_store.ErasingSQLTrackerStore\n"
+            f'  dialect: sqlite\n  db: "{tmp}/tracker.db"\n',
             encoding="utf-8",
         )
         with open(Path(tmp) / "servers.log", "wb") as log:
@@ -125,6 +129,37 @@ def stack(trained_model: Path) -> Iterator[Stack]:
                 raise
             yield servers
             servers.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_redis_stack(
+    trained_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PgRedisStack]:
+    """Action server and Rasa server on PostgreSQL and a Redis lock store of their own."""
+    with pg_redis_stack_running(trained_model, tmp_path_factory.mktemp("pg-redis")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def desk_stack(stack: Stack) -> Stack:
+    """The same stack with the recruiter desk on a free port; it stops with the stack."""
+    stack.desk_port = free_port()
+    stack.start_desk()
+    return stack
+
+
+@pytest.fixture
+def rasa() -> Iterator[StandInRasa]:
+    """A stand-in for the Rasa HTTP API, for desk tests that need no model."""
+    with stand_in_rasa() as server:
+        yield server
+
+
+@pytest.fixture
+def desk(tmp_path: Path, rasa: StandInRasa) -> Iterator[Desk]:
+    """A real desk process on its own database, talking to the stand-in Rasa."""
+    with running_desk(tmp_path, rasa) as running:
+        yield running
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -4,26 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
-from typing import Any, Dict, Iterator
+from typing import Any, Dict
 
-import pytest
 import requests
 
 from desk.rasa_api import HUMAN_AGENT_WINDOW_S, STANDARD_WINDOW_S
-from tests.desk_support import Desk, StandInRasa, desk_cli, running_desk, stand_in_rasa
-
-
-@pytest.fixture
-def rasa() -> Iterator[StandInRasa]:
-    with stand_in_rasa() as server:
-        yield server
-
-
-@pytest.fixture
-def desk(tmp_path: Path, rasa: StandInRasa) -> Iterator[Desk]:
-    with running_desk(tmp_path, rasa) as running:
-        yield running
+from tests.desk_support import Desk, StandInRasa, desk_cli
 
 
 def call(desk: Desk, token: str, method: str, path: str, **kwargs: Any) -> requests.Response:

@@ -1,28 +1,20 @@
-"""One holding message when nobody claims in time during office hours (clock injected)."""
+"""Holding messages, with the clock injected, and a clean stop of the loop that sends them."""
 
 from __future__ import annotations
 
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
 from zoneinfo import ZoneInfo
 
-import pytest
+import requests
 
 from desk.office_hours import OfficeHours
 from desk.rasa_api import RasaApi
 from desk.service import Desk
 from desk.settings import OfficeHoursSettings
 from desk.storage import NewHandoff, Store, migrate
-from tests.desk_support import TOKEN, StandInRasa, stand_in_rasa
-
-
-@pytest.fixture
-def rasa() -> Iterator[StandInRasa]:
-    with stand_in_rasa() as server:
-        yield server
-
+from tests.desk_support import TOKEN, StandInRasa, running_desk
 
 UK = ZoneInfo("Europe/London")
 WEDNESDAY_10AM = datetime(2026, 11, 25, 10, 0, tzinfo=UK).timestamp()
@@ -119,3 +111,14 @@ def test_simultaneous_claims_on_separate_connections_have_one_winner(tmp_path):
             thread.join()
         assert len(wins) == 1
         assert (stores[0].get_handoff(handoff) or {})["claimed_by"] == wins[0]
+
+
+def test_stopping_the_desk_leaves_no_pending_holding_task(tmp_path: Path, rasa: StandInRasa):
+    """The holding loop is stopped and awaited when the server stops, so the log stays clean."""
+    with running_desk(tmp_path, rasa) as running:
+        running.add_handoff("waiting-at-shutdown")
+        assert requests.get(f"{running.url}/health", timeout=10).ok
+    log = (tmp_path / "desk.log").read_text(errors="replace")
+    assert "Server Stopped" in log, log
+    assert "Task was destroyed but it is pending" not in log, log
+    assert "was never awaited" not in log, log

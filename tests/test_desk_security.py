@@ -4,29 +4,13 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
-from typing import Iterator
 
-import pytest
 import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.desk_support import PASSWORD, Browser, Desk, StandInRasa, running_desk, stand_in_rasa
-
-
-@pytest.fixture
-def rasa() -> Iterator[StandInRasa]:
-    with stand_in_rasa() as server:
-        yield server
-
-
-@pytest.fixture
-def desk(tmp_path: Path, rasa: StandInRasa) -> Iterator[Desk]:
-    with running_desk(tmp_path, rasa) as running:
-        yield running
-
+from tests.desk_support import PASSWORD, Browser, Desk, StandInRasa, sign_in_browser
 
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 
@@ -48,9 +32,15 @@ def page_routes(handoff: int) -> list:
 
 def test_every_page_needs_a_session(desk: Desk):
     handoff = desk.add_handoff("someone")
+    made_up = Browser(desk.url)
+    made_up.cookies["desk_session"] = "made-up"
+    # A real session whose time is up.
+    desk.store.add_user("alice", "not a usable hash", time.time())
+    alice = desk.store.user("alice") or {}
+    secret, _ = desk.store.create_session(alice["id"], time.time() - 7200, time.time() - 1)
     expired = Browser(desk.url)
-    expired.cookies["desk_session"] = "made-up-or-expired"
-    for client in (Browser(desk.url), expired):
+    expired.cookies["desk_session"] = secret
+    for client in (Browser(desk.url), made_up, expired):
         for method, path in page_routes(handoff):
             reply = client.request(method, path, data={"csrf": "x", "text": "x"})
             if method == "GET" and not path.endswith(".json"):
@@ -115,15 +105,6 @@ def test_a_recruiter_signs_out(desk: Desk):
     assert client.request("GET", "/").status_code == 302
 
 
-def sign_in_with(browser: WebDriver, desk: Desk, name: str) -> None:
-    browser.delete_all_cookies()
-    browser.get(f"{desk.url}/login")
-    browser.find_element(By.NAME, "name").send_keys(name)
-    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "form[action='/login'] button").click()
-    WebDriverWait(browser, 30).until(lambda d: d.current_url.rstrip("/") == desk.url)
-
-
 def test_applicant_markup_is_shown_as_text_in_the_browser(
     desk: Desk, rasa: StandInRasa, browser: WebDriver
 ):
@@ -133,7 +114,7 @@ def test_applicant_markup_is_shown_as_text_in_the_browser(
         "xss-applicant", "socketio", (XSS, time.time() - 5), (long_message, time.time())
     )
     handoff = desk.add_handoff("xss-applicant", XSS)
-    sign_in_with(browser, desk, "alice")
+    sign_in_browser(browser, desk.url, "alice")
 
     preview = browser.find_element(By.CSS_SELECTOR, "#waiting td.preview")
     assert preview.text.startswith("<img src=x")
@@ -165,7 +146,7 @@ def test_a_recruiter_replies_in_the_browser_and_sees_failures(
     desk.add_recruiter("bob")
     rasa.conversation("browser-applicant", "socketio", ("hello, anyone there?", time.time()))
     handoff = desk.add_handoff("browser-applicant", "hello, anyone there?")
-    sign_in_with(browser, desk, "bob")
+    sign_in_browser(browser, desk.url, "bob")
     browser.get(f"{desk.url}/handoffs/{handoff}")
     browser.find_element(By.ID, "claim").click()
     WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.ID, "reply"))

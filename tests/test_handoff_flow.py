@@ -9,18 +9,17 @@ answers the next question again.
 from __future__ import annotations
 
 import queue
-import tempfile
+import threading
 import time
 import uuid
-from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, List
 
 import pytest
 import requests
 import socketio
 from rasa.shared.nlu.training_data.loading import load_data
 
-from scripts.stack import ROOT, Stack, free_port
+from scripts.stack import ROOT, Stack
 from tests.conftest import say, texts
 from tests.desk_support import desk_cli
 
@@ -28,36 +27,9 @@ PROMISE = "A recruiter will reply here"
 
 
 @pytest.fixture(scope="module")
-def servers(trained_model: Path) -> Iterator[Stack]:
-    with tempfile.TemporaryDirectory(prefix="careers-handoff-") as tmp:
-        action_port = free_port()
-        endpoints = Path(tmp) / "endpoints.yml"
-        endpoints.write_text(
-            f'action_endpoint:\n  url: "http://localhost:{action_port}/webhook"\n'
-            f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{tmp}/tracker.db"\n',
-            encoding="utf-8",
-        )
-        with open(Path(tmp) / "servers.log", "wb") as log:
-            stack = Stack(
-                rasa_port=free_port(),
-                action_port=action_port,
-                desk_port=free_port(),
-                token="handoff-test-token",
-                endpoints=endpoints,
-                model=trained_model,
-                log=log,
-                env={"DESK_DATABASE_URL": f"sqlite:///{tmp}/tracker.db"},
-            )
-            try:
-                stack.start(timeout=300)
-                stack.start_desk()
-            except Exception:
-                stack.stop()
-                log.flush()
-                print((Path(tmp) / "servers.log").read_text(errors="replace")[-5000:])
-                raise
-            yield stack
-            stack.stop()
+def servers(desk_stack: Stack) -> Stack:
+    """The session's Rasa server and action server, with the desk (shared to save start-ups)."""
+    return desk_stack
 
 
 @pytest.fixture(scope="module")
@@ -148,12 +120,14 @@ def test_a_threat_report_is_never_handed_over(servers: Stack, recruiter: str):
 def test_socketio_applicant_receives_the_recruiters_reply(servers: Stack, recruiter: str):
     received: queue.Queue[Dict[str, Any]] = queue.Queue()
     session_id = uuid.uuid4().hex
+    confirmed = threading.Event()
     client = socketio.Client()
     client.on("bot_uttered", received.put)
+    client.on("session_confirm", lambda *_: confirmed.set())
     client.connect(servers.url, socketio_path="socket.io", wait_timeout=30)
     try:
         client.emit("session_request", {"session_id": session_id})
-        time.sleep(1)
+        assert confirmed.wait(30), "no session_confirm from the socket.io channel"
         client.emit("user_uttered", {"message": "/request_human", "session_id": session_id})
         confirmation = received.get(timeout=60)
         assert PROMISE in confirmation["text"]

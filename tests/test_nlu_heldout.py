@@ -1,4 +1,8 @@
-"""The accuracy gate: paraphrases the model never saw in training (tests/nlu/)."""
+"""The accuracy gate: paraphrases the model never saw in training (tests/nlu/).
+
+Two kinds of check: absolute floors that no model may go under, and the regression gate,
+which compares every topic with the figures saved in reports/heldout_baseline.json.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from evaluation.heldout import HeldoutReport, evaluate_model
+from training import baseline
 
 # Issue 2 asks for a gate at 90% topic accuracy. The model reaches about 81% so far
 # (BENCHMARKS.md); until it reaches 90%, this floor sits a few points under the measured
@@ -44,3 +49,18 @@ def test_every_safety_intent_is_recognised(report: HeldoutReport):
     accuracy = report.per_label_accuracy()
     for intent in ("report_threat", "distress", "abuse"):
         assert accuracy[intent] >= 0.85, f"{intent}: {accuracy[intent]:.0%}\n" + describe(report)
+
+
+def test_accuracy_did_not_fall_below_the_saved_baseline(report: HeldoutReport):
+    saved = baseline.load()
+    assert saved is not None, f"{baseline.BASELINE} is missing: run `make baseline` and commit it"
+    current = baseline.figures(report)
+    fallen = baseline.regressions(saved, current)
+    assert not baseline.overall_fell(saved, current), (
+        f"held-out accuracy fell more than {baseline.TOLERANCE_POINTS:g} points below "
+        f"{baseline.BASELINE.relative_to(baseline.ROOT)}; the figures and topics that fell:\n"
+        + "\n".join(f"  {line}" for line in fallen)
+        + "\nAdd training examples for these topics (docs/training.md), or, if the trade-off "
+        "is intended, run `make baseline` and say why in the pull request.\nMisses:\n"
+        + describe(report)
+    )

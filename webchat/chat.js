@@ -9,6 +9,8 @@
   var send = document.getElementById("send");
   var statusLine = document.getElementById("status");
   var typing = null;
+  var typingTimer = null;
+  var TYPING_TIMEOUT_MS = 20000;
   var socket = io({ path: "/socket.io", transports: ["websocket", "polling"] });
 
   function setOnline(online, text) {
@@ -48,9 +50,12 @@
   }
 
   function showTyping(on) {
-    if (on && !typing) {
-      typing = addMessage("bot typing", "…");
-    } else if (!on && typing) {
+    clearTimeout(typingTimer);
+    if (on) {
+      if (!typing) { typing = addMessage("bot typing", "…"); }
+      // While a recruiter has the conversation the assistant is quiet: don't "type" forever.
+      typingTimer = setTimeout(function () { showTyping(false); }, TYPING_TIMEOUT_MS);
+    } else if (typing) {
       typing.remove();
       typing = null;
     }

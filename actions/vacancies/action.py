@@ -98,13 +98,10 @@ class ActionSearchVacancies(Action):
         now = self._clock()
         zone = ZoneInfo(settings.timezone)
         matches = search(snapshot.data, query, now)
-        logger.info(
-            "vacancy search family=%s place=%s keyword=%r: %d of %d postings match",
-            query.family,
-            query.place,
-            query.keyword,
-            len(matches),
-            len(snapshot.data),
+        # What was searched for comes from the applicant's words: DEBUG only (docs/privacy.md).
+        logger.info("vacancy search: %d of %d postings match", len(matches), len(snapshot.data))
+        logger.debug(
+            "vacancy search family=%s place=%s keyword=%r", query.family, query.place, query.keyword
         )
         if not matches:
             message = messages.no_matches(query, vocabulary, settings.careers_url, snapshot.stale)

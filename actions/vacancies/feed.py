@@ -27,6 +27,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from observability.metrics import FEED_ERRORS
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -138,6 +140,7 @@ class FeedClient(Generic[T]):
             except FeedError as error:
                 wait = max(self._cool_down_s, error.retry_after or 0.0)
                 self._not_before = self._clock() + wait
+                FEED_ERRORS.inc()
                 logger.warning("vacancy feed %s: %s", self._redacted(), error)
                 return self._fall_back(str(error))
             good = self._good

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import time
 from typing import Any, Awaitable, Callable, Dict, Union
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -24,7 +25,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.instagram import replies, signature
-from channels.instagram.dedup import InMemorySeenMessageIds, SeenMessageIds
+from channels.instagram.dedup import DedupUnavailable, SeenMessageIds, seen_message_ids
 from channels.instagram.events import (
     Delivery,
     EventKind,
@@ -38,6 +39,7 @@ from channels.instagram.graph_api import TYPING_OFF, TYPING_ON, GraphApiClient
 from channels.instagram.output import InstagramOutput
 from channels.instagram.sender_queues import AckFirst, SenderQueues
 from channels.instagram.settings import InstagramSettings, SettingsError
+from observability.metrics import MESSAGE_SECONDS, MESSAGES
 
 logger = logging.getLogger(__name__)
 
@@ -67,9 +69,7 @@ class InstagramInput(InputChannel):
     ) -> None:
         self.settings = settings
         self.client = GraphApiClient(settings)
-        self.seen: SeenMessageIds = seen or InMemorySeenMessageIds(
-            settings.dedup_ttl_seconds, settings.dedup_max_entries
-        )
+        self.seen: SeenMessageIds = seen or seen_message_ids(settings)
         self.flood = FloodControl(settings.messages_per_window, settings.window_seconds)
         self.ack_first = AckFirst()
         self.queues = SenderQueues(self.ack_first, settings.max_concurrent_senders)
@@ -137,7 +137,13 @@ class InstagramInput(InputChannel):
             # Signed by Meta but for another product: acknowledge so it is not resent.
             logger.info("instagram.webhook.ignored object=%s", delivery.object[:40])
             return response.text("EVENT_RECEIVED")
-        await self._accept(delivery, on_new_message)
+        try:
+            await self._accept(delivery, on_new_message)
+        except DedupUnavailable as error:
+            # Not acknowledged, so Meta delivers it again; events already queued from it are
+            # recognised then. Answering without the check could answer a message twice.
+            logger.error("instagram.webhook.deferred reason=%s", error)
+            return response.text("try again later", status=503, headers={"Retry-After": "30"})
         return response.text("EVENT_RECEIVED")
 
     async def _read_body(self, request: Request) -> Union[bytes, HTTPResponse]:
@@ -194,9 +200,17 @@ class InstagramInput(InputChannel):
             await self.client.sender_action(recipient_id, action)
 
     async def handle(
-        self, event: InboundEvent, on_new_message: OnNewMessage, slow_down: bool
+        self,
+        event: InboundEvent,
+        on_new_message: OnNewMessage,
+        slow_down: bool,
+        received_at: float | None = None,
     ) -> None:
-        """Answer one event; runs in the sender's queue, after their earlier messages."""
+        """Answer one event; runs in the sender's queue, after their earlier messages.
+
+        `received_at` (time.monotonic() when the webhook delivered it) times the answer for
+        the careers_message_seconds metric, queueing included.
+        """
         sender = event.sender_id
         if slow_down:
             await InstagramOutput(self.client).send_text_message(sender, replies.SLOW_DOWN)
@@ -216,12 +230,17 @@ class InstagramInput(InputChannel):
             message_id=event.mid,
             metadata=_metadata(event),
         )
+        outcome = "ok"
         try:
             await on_new_message(message)
         except Exception:
+            outcome = "error"
             logger.exception("instagram.message.failed")
             await output.send_text_message(sender, replies.SORRY)
         finally:
+            MESSAGES.labels(channel=self.name(), outcome=outcome).inc()
+            if received_at is not None:
+                MESSAGE_SECONDS.labels(channel=self.name()).observe(time.monotonic() - received_at)
             if output.sent == 0:
                 await typing
                 await self._typing(sender, TYPING_OFF)
@@ -230,7 +249,7 @@ class InstagramInput(InputChannel):
 class _Job:
     """One queued event; a class rather than a closure so queued work is inspectable."""
 
-    __slots__ = ("channel", "event", "on_new_message", "slow_down")
+    __slots__ = ("channel", "event", "on_new_message", "received_at", "slow_down")
 
     def __init__(
         self,
@@ -243,9 +262,10 @@ class _Job:
         self.event = event
         self.on_new_message = on_new_message
         self.slow_down = slow_down
+        self.received_at = time.monotonic()
 
     async def __call__(self) -> None:
-        await self.channel.handle(self.event, self.on_new_message, self.slow_down)
+        await self.channel.handle(self.event, self.on_new_message, self.slow_down, self.received_at)
 
 
 def _metadata(event: InboundEvent) -> Dict[str, Any]:

@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Mapping
 import aiohttp
 
 from channels.instagram.settings import InstagramSettings
+from observability.metrics import GRAPH_API_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,12 @@ class GraphApiError(Exception):
         self.transient = transient
         self.attempts = attempts
         super().__init__(self.describe())
+
+    def code_label(self) -> str:
+        """The metric label: the Graph error code, else http_<status>, else network."""
+        if self.code is not None:
+            return str(self.code)
+        return f"http_{self.status}" if self.status is not None else "network"
 
     def describe(self) -> str:
         meaning = PERMANENT_CODES.get(self.code or -1, "")
@@ -157,8 +164,10 @@ class GraphApiClient:
                 error.transient = True
             error.attempts = attempt
             if not error.transient or attempt == attempts:
+                GRAPH_API_ERRORS.labels(outcome="failed", code=error.code_label()).inc()
                 logger.error("instagram.graph_api.failed path=%s %s", path, error.describe())
                 raise error
+            GRAPH_API_ERRORS.labels(outcome="retried", code=error.code_label()).inc()
             delay = self._backoff(attempt, retry_after)
             logger.warning(
                 "instagram.graph_api.retry path=%s %s retry_in=%.2fs",

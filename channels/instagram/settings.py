@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping
+from urllib.parse import quote
 
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
 # v25.0 (February 2026) is documented and supported until July 2028; v21.0 expires in
@@ -48,6 +49,9 @@ class InstagramSettings:
     # Meta retries a failed delivery for up to 36 hours; remember message ids that long.
     dedup_ttl_seconds: float = 36 * 3600
     dedup_max_entries: int = 200_000
+    # Several servers: message ids go in this Redis (from REDIS_HOST etc.), else in-process.
+    dedup_redis_url: str = ""
+    dedup_key_prefix: str = "careers"
     # Send API: per-request timeout and retries on transient errors.
     request_timeout_seconds: float = 10.0
     max_attempts: int = 4
@@ -82,6 +86,8 @@ class InstagramSettings:
             raise SettingsError("INSTAGRAM_GRAPH_URL must be an http(s) URL.")
         if not values["graph_version"].startswith("v"):
             raise SettingsError("INSTAGRAM_GRAPH_VERSION must look like v25.0.")
+        values["dedup_redis_url"] = redis_url(environ)
+        values["dedup_key_prefix"] = environ.get("REDIS_KEY_PREFIX", "").strip() or "careers"
         if "messages_per_minute" in credentials:
             values["messages_per_window"] = _positive_int(
                 credentials["messages_per_minute"], "messages_per_minute"
@@ -100,6 +106,19 @@ class InstagramSettings:
         if not need_token and not environ.get(ENVIRONMENT["access_token"]):
             placeholders["access_token"] = "<INSTAGRAM_ACCESS_TOKEN>"
         return cls.load(placeholders, environ)
+
+
+def redis_url(environ: Mapping[str, str]) -> str:
+    """The Redis the lock store uses (REDIS_HOST, REDIS_PORT, REDIS_DB, REDIS_PASSWORD), as a
+    URL; empty when REDIS_HOST is unset."""
+    host = environ.get("REDIS_HOST", "").strip()
+    if not host:
+        return ""
+    password = environ.get("REDIS_PASSWORD", "")
+    auth = f":{quote(password, safe='')}@" if password else ""
+    port = environ.get("REDIS_PORT", "").strip() or "6379"
+    db = environ.get("REDIS_DB", "").strip() or "0"
+    return f"redis://{auth}{host}:{port}/{db}"
 
 
 def _positive_int(value: Any, name: str) -> int:

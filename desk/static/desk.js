@@ -20,6 +20,8 @@
   var list = document.getElementById("transcript");
   if (!list) { return; }
   var source = list.getAttribute("data-source");
+  var flagAction = list.getAttribute("data-flag-action");
+  var csrf = list.getAttribute("data-csrf");
 
   function when(epoch) {
     if (!epoch) { return ""; }
@@ -36,6 +38,31 @@
     return element;
   }
 
+  function hidden(name, value) {
+    var input = document.createElement("input");
+    input.type = "hidden";
+    input.name = name;
+    input.value = value;
+    return input;
+  }
+
+  // "Flag for training" on an applicant's message, as the page itself renders it.
+  function flagForm(entry) {
+    var form = document.createElement("form");
+    form.method = "post";
+    form.action = flagAction;
+    form.className = "flag-form";
+    form.appendChild(hidden("csrf", csrf));
+    form.appendChild(hidden("at", String(entry.at)));
+    var button = document.createElement("button");
+    button.type = "submit";
+    button.className = "flag";
+    button.title = "Send this message to the trainers' inbox";
+    button.textContent = "Flag for training";
+    form.appendChild(button);
+    return form;
+  }
+
   function render(entries) {
     var items = entries.map(function (entry) {
       var item = document.createElement("li");
@@ -47,6 +74,9 @@
         item.appendChild(span("delivery", "not delivered: " + (entry.error || "")));
       } else if (entry.delivery === "pending") {
         item.appendChild(span("delivery", "sending"));
+      }
+      if (entry.who === "applicant" && entry.at && flagAction && csrf) {
+        item.appendChild(flagForm(entry));
       }
       return item;
     });

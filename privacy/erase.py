@@ -1,0 +1,91 @@
+"""Erase one applicant's data on a request that came another way (email, letter):
+
+python -m privacy.erase SENDER_ID
+
+The same erasure as the assistant's delete_my_data, for staff: the desk's records of that
+sender id, directly in the desk's database; then the conversation, by adding the erasure
+marker through the Rasa server's HTTP API, so it happens under the conversation's lock and
+nothing is written back (see privacy/tracker_store.py). RASA_URL (default
+http://localhost:5005) and the API's credential (RASA_JWT_SECRET, else RASA_TOKEN or the token
+`make run` keeps in var/) say where; DESK_DATABASE_URL where the desk's database is.
+Exit status 0 when both are erased, 1 when either failed (running it again is safe).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Dict, List, Tuple
+from urllib.parse import quote
+
+import requests
+
+from privacy.erasure import ERASED_SLOT
+
+TIMEOUT_S = 30.0
+
+
+def rasa_auth() -> Tuple[Dict[str, str], Dict[str, str]]:
+    """Query parameters and headers for the Rasa HTTP API, as the desk authenticates."""
+    from scripts.stack import api_jwt, api_token
+
+    secret = os.environ.get("RASA_JWT_SECRET", "")
+    if secret:
+        return {}, {"Authorization": f"Bearer {api_jwt(secret)}"}
+    return {"token": api_token()}, {}
+
+
+def erase_conversation(rasa_url: str, sender_id: str) -> None:
+    params, headers = rasa_auth()
+    reply = requests.post(
+        f"{rasa_url.rstrip('/')}/conversations/{quote(sender_id, safe='')}/tracker/events",
+        params=params,
+        headers=headers,
+        json=[{"event": "slot", "name": ERASED_SLOT, "value": True}],
+        timeout=TIMEOUT_S,
+    )
+    if reply.status_code != 200:
+        raise RuntimeError(f"the Rasa server answered HTTP {reply.status_code}")
+
+
+def main(argv: List[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m privacy.erase", description=__doc__)
+    parser.add_argument("sender_id", help="the conversation's id (e.g. the Instagram-scoped id)")
+    args = parser.parse_args(argv)
+
+    from desk.settings import database_url
+    from desk.storage import make_engine
+    from privacy import desk_records
+
+    failures: List[str] = []
+    parts: List[str] = []
+    engine = make_engine(database_url())
+    try:
+        done = desk_records.erase_sender(engine, args.sender_id, time.time())
+        parts.append(
+            f"desk: {done.handoffs_deleted} handoffs erased "
+            f"({done.rows_deleted} messages, notes and other rows)"
+        )
+    except Exception as error:
+        failures.append(f"desk: FAILED ({type(error).__name__})")
+    finally:
+        engine.dispose()
+    try:
+        erase_conversation(os.environ.get("RASA_URL", "http://localhost:5005"), args.sender_id)
+        parts.append("conversation: erased")
+    except Exception as error:
+        # Not the text of a requests error: it has the URL, with the token in it.
+        why = str(error) if isinstance(error, RuntimeError) else type(error).__name__
+        failures.append(f"conversation: FAILED ({why})")
+    line = "; ".join(parts + failures)
+    if failures:
+        print(f"erasure incomplete: {line}", file=sys.stderr)
+        return 1
+    print(f"erased: {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

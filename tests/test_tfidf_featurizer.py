@@ -1,0 +1,107 @@
+"""The TF-IDF featurizer (components/tfidf_featurizer.py): weighting, persistence, edge cases."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+import numpy as np
+import pytest
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.tfidf_featurizer import TfidfFeaturizer
+
+EXAMPLES = [
+    ("how long does vetting take", "faq"),
+    ("what is vetting", "faq"),
+    ("can i apply if i took drugs", "faq"),
+    ("how do i apply", "faq"),
+    ("hello there", "greet"),
+]
+CONTEXT = ExecutionContext(graph_schema=None, model_id="test")
+
+
+def tokenized(texts: List[str]) -> List[Message]:
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    messages = [Message({TEXT: text}) for text in texts]
+    tokenizer.process(messages)
+    return messages
+
+
+def config(**overrides: Any) -> Dict[str, Any]:
+    return {**TfidfFeaturizer.get_default_config(), "alias": "tfidf", **overrides}
+
+
+@pytest.fixture
+def trained(tmp_path) -> tuple[LocalModelStorage, Resource]:
+    storage = LocalModelStorage(tmp_path)
+    resource = Resource("tfidf")
+    data = TrainingData([Message({TEXT: text, "intent": intent}) for text, intent in EXAMPLES])
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process_training_data(data)
+    TfidfFeaturizer.create(config(), storage, resource, CONTEXT).train(data)
+    return storage, resource
+
+
+def sentence_vector(featurizer: TfidfFeaturizer, text: str) -> np.ndarray:
+    [message] = featurizer.process(tokenized([text]))
+    sequence, sentence = message.get_sparse_features(TEXT)
+    assert sequence is None  # only the sentence vector, unless asked for
+    assert sentence is not None
+    return sentence.features.toarray()[0]
+
+
+def test_sentence_vectors_have_unit_length_and_favour_rare_words(trained):
+    featurizer = TfidfFeaturizer.load(config(), trained[0], trained[1], CONTEXT)
+    vector = sentence_vector(featurizer, "how long does vetting take")
+    assert np.linalg.norm(vector) == pytest.approx(1.0)
+    vocabulary = featurizer._vectorizer.vocabulary_  # type: ignore[union-attr]
+    # "how" is in two examples, "long" in one: the rarer word weighs more.
+    assert vector[vocabulary["long"]] > vector[vocabulary["how"]]
+
+
+def test_a_loaded_featurizer_gives_the_features_it_was_trained_with(trained, tmp_path):
+    storage, resource = trained
+    fresh = TfidfFeaturizer.load(config(), storage, resource, CONTEXT)
+    again = TfidfFeaturizer.load(config(), storage, resource, CONTEXT)
+    text = "what is vetting and how do i apply"
+    np.testing.assert_allclose(sentence_vector(fresh, text), sentence_vector(again, text))
+
+
+def test_unknown_and_empty_messages_are_left_without_crashing(trained):
+    featurizer = TfidfFeaturizer.load(config(), trained[0], trained[1], CONTEXT)
+    unknown, empty = featurizer.process(tokenized(["zzz qqq", ""]))
+    sentence = unknown.get_sparse_features(TEXT)[1]
+    assert sentence is not None and sentence.features.nnz == 0
+    assert all(feature.features.nnz == 0 for feature in empty.features)
+
+
+def test_sequence_features_have_one_row_per_token_when_asked_for(tmp_path):
+    storage, resource = LocalModelStorage(tmp_path), Resource("tfidf")
+    data = TrainingData([Message({TEXT: text, "intent": i}) for text, i in EXAMPLES])
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process_training_data(data)
+    with_sequence = config(sequence_features=True)
+    TfidfFeaturizer.create(with_sequence, storage, resource, CONTEXT).train(data)
+    featurizer = TfidfFeaturizer.load(with_sequence, storage, resource, CONTEXT)
+    [message] = featurizer.process(tokenized(["what is vetting"]))
+    sequence, _ = message.get_sparse_features(TEXT)
+    assert sequence is not None and sequence.features.shape[0] == 3
+
+
+def test_a_model_without_a_trained_featurizer_featurizes_nothing(tmp_path):
+    featurizer = TfidfFeaturizer.load(
+        config(), LocalModelStorage(tmp_path), Resource("never_trained"), CONTEXT
+    )
+    [message] = featurizer.process(tokenized(["what is vetting"]))
+    assert message.features == []
+
+
+def test_bad_configuration_is_refused():
+    with pytest.raises(ValueError, match="analyzer"):
+        TfidfFeaturizer.validate_config(config(analyzer="letters"))
+    with pytest.raises(ValueError, match="ngram"):
+        TfidfFeaturizer.validate_config(config(min_ngram=3, max_ngram=2))
