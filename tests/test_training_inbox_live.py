@@ -37,7 +37,7 @@ from training.inbox import (
 OFF_TOPIC = "My cat is sick, what should I do??"
 OFF_TOPIC_AGAIN = "my cat is sick  what should i do"
 WITH_DATA = "my cat is sick, ring 07700 900123 or mail jo.bloggs@example.com"
-GIBBERISH = "xqzt vrrmp kllw"
+GIBBERISH = "Zorblax quintessa flibbertigibbet wumpus?"
 ORDINARY = "what is vetting"
 QUESTION = "I have lived in Ruritania for nine years, does my time abroad count for vetting?"
 ASK_PERSON = "i want to talk to a human"
