@@ -16,6 +16,7 @@ from desk.messages import BACK_WITH_ASSISTANT, HOLDING, MAX_REPLY_BYTES
 from desk.office_hours import OfficeHours
 from desk.rasa_api import DeliveryError, RasaApi, WindowClosed, reply_event
 from desk.storage import CLAIMED, CLOSED, WAITING, Store
+from rasa_server.paused_safety import SAFETY_INTENTS
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -209,8 +210,11 @@ def _entries(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     entries = []
     for event in events:
         kind = event.get("event")
+        safety = False
         if kind == "user":
             who = "applicant"
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            safety = intent in SAFETY_INTENTS
         elif kind == "bot":
             metadata = event.get("metadata") or {}
             who = "recruiter" if metadata.get("desk_handoff") else "assistant"
@@ -218,7 +222,10 @@ def _entries(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
             continue
         text = event.get("text") or ((event.get("data") or {}).get("custom") or {}).get("text")
         if text:
-            entries.append({"who": who, "text": text, "at": event.get("timestamp")})
+            entry = {"who": who, "text": text, "at": event.get("timestamp")}
+            if safety:
+                entry["safety"] = True  # answered by the fixed safety rule, even while paused
+            entries.append(entry)
     return entries
 
 

@@ -1,4 +1,5 @@
 """Code of ours that runs inside the Rasa server process (not a channel, not a component):
 the conversation lock store for several replicas, bounded action calls with an apology when
-the action server fails, and the entrypoint that installs them (`python -m rasa_server`).
+the action server fails, safety answers that go out while a recruiter has the conversation,
+and the entrypoint that installs them (`python -m rasa_server`).
 """

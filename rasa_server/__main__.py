@@ -3,6 +3,8 @@
 - Custom action calls are bounded and apologise when they fail (rasa_server/action_calls.py).
 - Tracker store errors refuse the message instead of falling back to memory
   (rasa_server/tracker_store_errors.py).
+- Safety intents are answered even while a recruiter has the conversation
+  (rasa_server/paused_safety.py).
 - RASA_JWT_SECRET, when set, protects the HTTP API with JWTs (HS256) without the secret
   appearing on the command line, where any user of the machine could read it.
 
@@ -15,7 +17,7 @@ import os
 import sys
 from typing import List, Mapping
 
-from rasa_server import tracker_store_errors
+from rasa_server import paused_safety, tracker_store_errors
 from rasa_server.action_calls import install, timeout_from_env
 
 JWT_VARIABLE = "RASA_JWT_SECRET"
@@ -36,6 +38,7 @@ def rasa_arguments(argv: List[str], environ: Mapping[str, str]) -> List[str]:
 def main() -> None:
     install(timeout_from_env())
     tracker_store_errors.install()
+    paused_safety.install()
     sys.argv = ["rasa", *rasa_arguments(sys.argv[1:], os.environ)]
     from rasa.__main__ import main as rasa_main
 

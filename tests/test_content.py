@@ -120,3 +120,19 @@ def test_every_answer_fits_in_one_instagram_message(content):
 
 def test_every_link_is_well_formed_https(content):
     assert [str(problem) for problem in checks.check_links(content)] == []
+
+
+def test_each_safety_intent_is_answered_by_its_own_fixed_rule(domain):
+    """The paused-conversation safety answer (rasa_server/paused_safety.py) runs
+    `utter_<intent>` directly; the rules must give the same answer everywhere else."""
+    from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+
+    from rasa_server.paused_safety import SAFETY_INTENTS
+
+    rules = YAMLStoryReader(domain).read_from_file(str(ROOT / "data" / "rules" / "safety.yml"))
+    answered = {}
+    for rule in rules:
+        intent, action = rule.events[-2], rule.events[-1]
+        answered[intent.intent_name] = action.action_name
+    assert answered == {intent: f"utter_{intent}" for intent in SAFETY_INTENTS}
+    assert all(f"utter_{intent}" in domain.responses for intent in SAFETY_INTENTS)

@@ -117,6 +117,35 @@ def test_a_threat_report_is_never_handed_over(servers: Stack, recruiter: str):
     assert all(h["sender_id"] != sender for h in waiting)
 
 
+def test_safety_messages_are_answered_while_a_recruiter_has_the_conversation(
+    servers: Stack, recruiter: str
+):
+    sender = f"paused-{uuid.uuid4().hex[:8]}"
+    assert PROMISE in texts(say(servers, sender, "can I talk to a recruiter"))
+    handoff = handoff_for(servers, recruiter, sender)
+
+    # Nobody has claimed it yet (out of hours this could be the next working day).
+    threat = texts(say(servers, sender, "I need to report someone planning an attack"))
+    assert "999" in threat
+    distress = texts(say(servers, sender, "I want to kill myself"))
+    assert "Samaritans" in distress
+
+    # Still paused: an ordinary question waits for the recruiter.
+    assert say(servers, sender, "how long does vetting take?") == []
+    transcript = desk(servers, recruiter, "GET", f"/handoffs/{handoff['id']}").json()["transcript"]
+    flagged = [e["text"] for e in transcript if e.get("safety")]
+    assert flagged == ["I need to report someone planning an attack", "I want to kill myself"]
+    assert [e["who"] for e in transcript[-4:]] == [
+        "assistant",
+        "applicant",
+        "assistant",
+        "applicant",
+    ]
+    assert handoff_for(servers, recruiter, sender)["id"] == handoff["id"]
+    desk(servers, recruiter, "POST", f"/handoffs/{handoff['id']}/claim")
+    desk(servers, recruiter, "POST", f"/handoffs/{handoff['id']}/close")
+
+
 def test_socketio_applicant_receives_the_recruiters_reply(servers: Stack, recruiter: str):
     received: queue.Queue[Dict[str, Any]] = queue.Queue()
     session_id = uuid.uuid4().hex

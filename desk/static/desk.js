@@ -22,6 +22,7 @@
   var source = list.getAttribute("data-source");
   var flagAction = list.getAttribute("data-flag-action");
   var csrf = list.getAttribute("data-csrf");
+  var safetyNote = list.getAttribute("data-safety-note") || "";
 
   function when(epoch) {
     if (!epoch) { return ""; }
@@ -66,10 +67,12 @@
   function render(entries) {
     var items = entries.map(function (entry) {
       var item = document.createElement("li");
-      item.className = entry.who + (entry.delivery === "failed" ? " failed" : "");
+      item.className = entry.who + (entry.delivery === "failed" ? " failed" : "") +
+        (entry.safety ? " safety" : "");
       item.appendChild(span("who", entry.who + (entry.author ? " (" + entry.author + ")" : "")));
       item.appendChild(span("at", when(entry.at)));
       item.appendChild(span("text", entry.text));
+      if (entry.safety) { item.appendChild(span("safety-note", safetyNote)); }
       if (entry.delivery === "failed") {
         item.appendChild(span("delivery", "not delivered: " + (entry.error || "")));
       } else if (entry.delivery === "pending") {

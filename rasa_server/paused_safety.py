@@ -1,0 +1,69 @@
+"""Safety answers still go out while a recruiter has the conversation.
+
+A hand-over pauses the assistant (`ConversationPaused`) so a recruiter and the bot never
+answer at once, and Rasa then predicts nothing until the conversation resumes. A threat
+report or a person in distress would wait for a recruiter to read it, which out of office
+hours is the next working day. The safety rules must win over any flow, a hand-over
+included, so while a conversation is paused a message with one of these intents gets its
+fixed answer, `utter_<intent>` (the same response data/rules/safety.yml gives, which
+tests/test_content.py holds to this convention). The conversation stays paused and the
+recruiter sees both the message and the answer in the transcript.
+
+The answer is run directly, not predicted: a paused conversation has no `action_listen`
+before the applicant's message, so the rules would not match it. `install()`, called by
+`python -m rasa_server`, wraps Rasa's `MessageProcessor._run_prediction_loop`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any, Awaitable, Callable
+
+logger = logging.getLogger(__name__)
+
+# Intents whose fixed answers no flow may hold back; the desk marks them in transcripts.
+SAFETY_INTENTS = frozenset({"report_threat", "distress", "abuse"})
+POLICY_NAME = "PausedSafety"
+
+
+def safety_intent_while_paused(tracker: Any) -> str | None:
+    """The safety intent of a paused conversation's latest message, if it has one."""
+    if not tracker.is_paused() or tracker.latest_message is None:
+        return None
+    intent = tracker.latest_message.intent.get("name")
+    return intent if intent in SAFETY_INTENTS else None
+
+
+def answering_safety_while_paused(
+    run_prediction_loop: Callable[..., Awaitable[None]],
+) -> Callable[..., Awaitable[None]]:
+    """Rasa's prediction loop, after the fixed answer for a safety message in a pause."""
+
+    @functools.wraps(run_prediction_loop)
+    async def _run_prediction_loop(processor: Any, output_channel: Any, tracker: Any) -> None:
+        intent = safety_intent_while_paused(tracker)
+        if intent is None:
+            return await run_prediction_loop(processor, output_channel, tracker)
+        from rasa.core.actions.action import action_for_name_or_text
+        from rasa.core.policies.policy import PolicyPrediction
+
+        name = f"utter_{intent}"
+        logger.info(
+            "Conversation %s is paused; answering %s with %s.", tracker.sender_id, intent, name
+        )
+        action = action_for_name_or_text(name, processor.domain, processor.action_endpoint)
+        prediction = PolicyPrediction.for_action_name(processor.domain, name, POLICY_NAME)
+        await processor._run_action(action, tracker, output_channel, processor.nlg, prediction)
+
+    return _run_prediction_loop
+
+
+def install() -> None:
+    """Wrap Rasa's message processor's prediction loop (once; safe to call again)."""
+    from rasa.core.processor import MessageProcessor
+
+    current = MessageProcessor._run_prediction_loop
+    if getattr(current, "__wrapped__", None) is not None:
+        return
+    MessageProcessor._run_prediction_loop = answering_safety_while_paused(current)
