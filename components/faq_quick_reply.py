@@ -14,7 +14,6 @@ understood instead, and its leading slash dropped so the regex handler leaves it
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Dict, List
 
@@ -25,6 +24,8 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.stored_json import read_json, write_json
 
 RETRIEVAL_INTENT = "faq"
 PAYLOAD = re.compile(rf"^\s*/?{RETRIEVAL_INTENT}/([a-z0-9_]+)\s*$")
@@ -68,8 +69,7 @@ class FaqQuickReplyRouter(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> FaqQuickReplyRouter:
-        with model_storage.read_from(resource) as directory:
-            responses = json.loads((directory / TOPICS_FILE).read_text(encoding="utf-8"))
+        responses = read_json(model_storage, resource, TOPICS_FILE)
         return cls(model_storage, resource, responses)
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -78,9 +78,7 @@ class FaqQuickReplyRouter(GraphComponent):
             for name, responses in training_data.responses.items()
             if name.startswith(RESPONSE_PREFIX)
         }
-        with self._model_storage.write_to(self._resource) as directory:
-            (directory / TOPICS_FILE).write_text(json.dumps(self._responses), encoding="utf-8")
-        return self._resource
+        return write_json(self._model_storage, self._resource, TOPICS_FILE, self._responses)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data

@@ -9,7 +9,6 @@ said. The model still recognises everything else; these phrases only stop the wo
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Dict, List, Pattern
 
@@ -20,6 +19,8 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.stored_json import read_json, write_json
 
 # Checked in this order: a person in crisis comes before anything else.
 SAFETY_INTENTS = ("distress", "report_threat")
@@ -62,8 +63,7 @@ class SafetyPhraseClassifier(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> SafetyPhraseClassifier:
-        with model_storage.read_from(resource) as directory:
-            patterns = json.loads((directory / PATTERNS_FILE).read_text(encoding="utf-8"))
+        patterns = read_json(model_storage, resource, PATTERNS_FILE)
         return cls(model_storage, resource, patterns)
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -72,9 +72,7 @@ class SafetyPhraseClassifier(GraphComponent):
             if feature["name"] in patterns:
                 re.compile(feature["pattern"])  # a broken pattern fails training, not a chat
                 patterns[feature["name"]].append(feature["pattern"])
-        with self._model_storage.write_to(self._resource) as directory:
-            (directory / PATTERNS_FILE).write_text(json.dumps(patterns), encoding="utf-8")
-        return self._resource
+        return write_json(self._model_storage, self._resource, PATTERNS_FILE, patterns)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
