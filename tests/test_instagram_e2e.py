@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import sqlite3
 import tempfile
 import time
 import uuid
@@ -297,6 +298,27 @@ def test_a_redelivered_message_is_answered_exactly_once(webhook: Webhook, graph,
     received = webhook.sentinel(sender)
     assert received.count(webhook.first_part("utter_faq/life_salary")) == 1
     assert webhook.user_texts(sender) == ["faq/life_salary", "/help"]
+
+
+def test_a_message_acknowledged_during_a_database_outage_is_answered_after_it(
+    webhook: Webhook, graph, workdir: Path
+):
+    """Meta will not resend an acknowledged message, so the channel tries it again."""
+    sender = new_sender()
+    outage = sqlite3.connect(workdir / "tracker.db", isolation_level=None)
+    outage.execute("BEGIN EXCLUSIVE")  # nobody can read or write the tracker store
+    try:
+        webhook.tap(sender, "faq/life_salary", "Pay")  # acknowledged with 200
+        assert not graph.wait_for(lambda: bool(graph.sent_to(sender)), 8.0)
+    finally:
+        outage.execute("ROLLBACK")
+        outage.close()
+    received = webhook.sentinel(sender)
+    assert received.count(webhook.first_part("utter_faq/life_salary")) == 1
+    assert replies.SORRY not in received
+    assert webhook.user_texts(sender) == ["faq/life_salary", "/help"]
+    log = (workdir / "servers.log").read_text(encoding="utf-8", errors="replace")
+    assert "instagram.message.retry" in log
 
 
 def test_ten_rapid_messages_from_one_sender_are_answered_in_order(webhook: Webhook, graph, answers):

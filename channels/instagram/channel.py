@@ -5,7 +5,9 @@ work is done for the next: size (over the limit: 413, without reading the rest),
 ``X-Hub-Signature-256`` HMAC over the raw bytes (403), the JSON envelope (400). A good
 delivery is acknowledged with 200 at once; its events are deduplicated on the message
 id, flood-checked per sender and queued per sender, so Meta never waits for the model
-and never times out and redelivers.
+and never times out and redelivers. Being acknowledged, a message is tried again when Rasa
+cannot take it for a moment (a database or Redis restart), and the applicant is asked to
+send it again only if that lasts.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ logger = logging.getLogger(__name__)
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 PLAIN = {"X-Content-Type-Options": "nosniff"}
 SHUTDOWN_DRAIN_SECONDS = 5.0
+# Pauses between attempts at a message Rasa failed to take (about half a minute in all).
+RETRY_PAUSES_S = (1.0, 2.0, 4.0, 8.0, 15.0)
 
 
 class InstagramInput(InputChannel):
@@ -232,11 +236,9 @@ class InstagramInput(InputChannel):
         )
         outcome = "ok"
         try:
-            await on_new_message(message)
-        except Exception:
-            outcome = "error"
-            logger.exception("instagram.message.failed")
-            await output.send_text_message(sender, replies.SORRY)
+            if not await self._answer(message, on_new_message, output):
+                outcome = "error"
+                await output.send_text_message(sender, replies.SORRY)
         finally:
             MESSAGES.labels(channel=self.name(), outcome=outcome).inc()
             if received_at is not None:
@@ -244,6 +246,31 @@ class InstagramInput(InputChannel):
             if output.sent == 0:
                 await typing
                 await self._typing(sender, TYPING_OFF)
+
+    async def _answer(
+        self, message: UserMessage, on_new_message: OnNewMessage, output: InstagramOutput
+    ) -> bool:
+        """Hand the message to Rasa; False if it could not be answered.
+
+        The delivery was acknowledged, so Meta will not send it again: a failure before
+        anything was answered (the tracker store or lock store down for a moment) is tried
+        again for up to RETRY_PAUSES_S, keeping the sender's later messages behind it.
+        Once a reply has gone out, trying again would answer twice, so it is not retried.
+        """
+        for pause in (*RETRY_PAUSES_S, None):
+            try:
+                await on_new_message(message)
+                return True
+            except Exception as error:
+                # Database errors can quote the applicant's text: the details only at DEBUG.
+                failure = f"{type(error).__module__}.{type(error).__name__}"
+                logger.debug("instagram.message.error", exc_info=True)
+                if output.sent or pause is None:
+                    logger.error("instagram.message.failed error=%s", failure)
+                    return False
+                logger.warning("instagram.message.retry error=%s in_seconds=%s", failure, pause)
+                await asyncio.sleep(pause)
+        return False
 
 
 class _Job:
