@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict
 
@@ -315,3 +316,20 @@ def test_the_cli_module_runs_and_exits_2_on_refusal(project: Path):
     )
     assert result.returncode == 2
     assert "naming rules" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_trainers_labelling_at_once_lose_nothing(project: Path):
+    """Two processes (the CLI) and threads in this one (desk workers) label at the same time."""
+    texts = [f"does the {n}th floor canteen do vegan food" for n in range(12)]
+
+    def cli(text: str) -> subprocess.Popen:
+        argv = ["-m", "training.label", text, "--topic", "life_benefits", "--data-dir"]
+        return subprocess.Popen([sys.executable, *argv, str(project)], cwd=ROOT)
+
+    processes = [cli(text) for text in texts[:4]]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda text: add_example("life_benefits", text, project), texts[4:]))
+    assert [process.wait(120) for process in processes] == [0] * 4
+    examples = load_data(str(project / "nlu" / "working_life.yml")).intent_examples
+    added = [m.get("text") for m in examples if m.get("text") in texts]
+    assert sorted(added) == sorted(texts)

@@ -9,15 +9,18 @@ any block indented differently from its one setting, and hand-edited files diffe
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import difflib
+import fcntl
+import hashlib
 import os
 import re
 import tempfile
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, List, Tuple
+from typing import Any, Callable, Iterator, List, Tuple
 
 from ruamel.yaml.nodes import Node, ScalarNode
 
@@ -101,8 +104,31 @@ class _Edit:
     change: Change
 
 
+@contextlib.contextmanager
+def one_labeller_at_a_time(data_dir: Path) -> Iterator[None]:
+    """Hold the data folder's labelling lock (across processes: the CLI and desk workers).
+
+    Each labelling reads files, checks for duplicates and writes new versions: two at once
+    would each write what they read, and one addition would be lost. The lock file lives in
+    the temporary folder, so a read-only project folder can still be locked.
+    """
+    key = hashlib.sha256(str(data_dir.resolve()).encode("utf-8")).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"careers-labelling-{key}.lock"
+    with open(path, "a", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def add_example(topic: str, text: str, data_dir: Path = DATA) -> Added:
     """Append `text` as an example of `topic`: an FAQ topic name, or an intent such as greet."""
+    with one_labeller_at_a_time(data_dir):
+        return _add_example(topic, text, data_dir)
+
+
+def _add_example(topic: str, text: str, data_dir: Path) -> Added:
     layout = Layout.from_data_dir(data_dir)
     example = clean_example(text)
     training, heldout = _read_examples(layout)
@@ -122,6 +148,11 @@ def add_example(topic: str, text: str, data_dir: Path = DATA) -> Added:
 def add_topic(name: str, text: str, area: str | None = None, data_dir: Path = DATA) -> Added:
     """Start a new FAQ topic from one example: its examples block, an unanswered answer stub and
     a test story stub. The one `faq` rule answers every topic, so no rule is added."""
+    with one_labeller_at_a_time(data_dir):
+        return _add_topic(name, text, area, data_dir)
+
+
+def _add_topic(name: str, text: str, area: str | None, data_dir: Path) -> Added:
     layout = Layout.from_data_dir(data_dir)
     topic = name.strip()
     topic = topic[len(FAQ_PREFIX) :] if topic.startswith(FAQ_PREFIX) else topic
