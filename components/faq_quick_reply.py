@@ -17,71 +17,39 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.stored_json import read_json, write_json
+from components.learned_json import LearnedJsonComponent
 
 RETRIEVAL_INTENT = "faq"
 PAYLOAD = re.compile(rf"^\s*/?{RETRIEVAL_INTENT}/([a-z0-9_]+)\s*$")
 SLASH_COMMAND = re.compile(rf"^\s*/{RETRIEVAL_INTENT}(?![a-z0-9_])")
 NOT_UNDERSTOOD = "nlu_fallback"
 RESPONSE_PREFIX = f"utter_{RETRIEVAL_INTENT}/"
-TOPICS_FILE = "topics.json"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
-class FaqQuickReplyRouter(GraphComponent):
+class FaqQuickReplyRouter(LearnedJsonComponent):
     """Maps ``faq/<topic>`` payloads to the ``faq`` intent and that topic's answer."""
 
-    def __init__(
-        self,
-        model_storage: ModelStorage,
-        resource: Resource,
-        responses: Dict[str, List[Dict[str, Any]]] | None = None,
-    ) -> None:
-        self._model_storage = model_storage
-        self._resource = resource
+    FILE = "topics.json"
+
+    def use(self, learned: Dict[str, List[Dict[str, Any]]] | None) -> None:
         # topic ("faq/process_vetting") -> its responses, as the ResponseSelector reports them
-        self._responses = responses or {}
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> FaqQuickReplyRouter:
-        return cls(model_storage, resource)
-
-    @classmethod
-    def load(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> FaqQuickReplyRouter:
-        responses = read_json(model_storage, resource, TOPICS_FILE)
-        return cls(model_storage, resource, responses)
+        self._responses = learned or {}
 
     def train(self, training_data: TrainingData) -> Resource:
-        self._responses = {
-            name[len("utter_") :]: responses
-            for name, responses in training_data.responses.items()
-            if name.startswith(RESPONSE_PREFIX)
-        }
-        return write_json(self._model_storage, self._resource, TOPICS_FILE, self._responses)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
+        return self.keep(
+            {
+                name[len("utter_") :]: responses
+                for name, responses in training_data.responses.items()
+                if name.startswith(RESPONSE_PREFIX)
+            }
+        )
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

@@ -10,61 +10,31 @@ said. The model still recognises everything else; these phrases only stop the wo
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Pattern
+from typing import Dict, List, Pattern
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.stored_json import read_json, write_json
+from components.learned_json import LearnedJsonComponent
 
 # Checked in this order: a person in crisis comes before anything else.
 SAFETY_INTENTS = ("distress", "report_threat")
-PATTERNS_FILE = "safety_patterns.json"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
-class SafetyPhraseClassifier(GraphComponent):
-    def __init__(
-        self,
-        model_storage: ModelStorage,
-        resource: Resource,
-        patterns: Dict[str, List[str]] | None = None,
-    ) -> None:
-        self._model_storage = model_storage
-        self._resource = resource
-        self._patterns = patterns or {}
+class SafetyPhraseClassifier(LearnedJsonComponent):
+    FILE = "safety_patterns.json"
+
+    def use(self, learned: Dict[str, List[str]] | None) -> None:
+        patterns = learned or {}
         self._compiled: List[tuple[str, Pattern[str]]] = [
             (intent, re.compile(pattern, re.IGNORECASE))
             for intent in SAFETY_INTENTS
-            for pattern in self._patterns.get(intent, [])
+            for pattern in patterns.get(intent, [])
         ]
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> SafetyPhraseClassifier:
-        return cls(model_storage, resource)
-
-    @classmethod
-    def load(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> SafetyPhraseClassifier:
-        patterns = read_json(model_storage, resource, PATTERNS_FILE)
-        return cls(model_storage, resource, patterns)
 
     def train(self, training_data: TrainingData) -> Resource:
         patterns: Dict[str, List[str]] = {intent: [] for intent in SAFETY_INTENTS}
@@ -72,10 +42,7 @@ class SafetyPhraseClassifier(GraphComponent):
             if feature["name"] in patterns:
                 re.compile(feature["pattern"])  # a broken pattern fails training, not a chat
                 patterns[feature["name"]].append(feature["pattern"])
-        return write_json(self._model_storage, self._resource, PATTERNS_FILE, patterns)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
+        return self.keep(patterns)
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

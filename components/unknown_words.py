@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import difflib
 from collections import defaultdict
-from typing import Any, Dict, Iterable, List, Tuple
+from typing import Any, Dict, List, Tuple
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -27,9 +26,8 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.stored_json import read_json, write_json
+from components.learned_json import LearnedJsonComponent
 
-VOCABULARY_FILE = "known_words.json"
 # Shorter words must match exactly: at three letters almost anything is "close".
 MIN_FUZZY_LENGTH = 3
 # The share is judged on the first words: a 10,000-word message costs no more than this.
@@ -51,7 +49,9 @@ def words(message: Message) -> List[Tuple[str, str]]:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
-class UnknownWordsFallback(GraphComponent):
+class UnknownWordsFallback(LearnedJsonComponent):
+    FILE = "known_words.json"
+
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
         return {"max_unknown_share": 0.5, "similar_word_cutoff": 0.8}
@@ -61,7 +61,7 @@ class UnknownWordsFallback(GraphComponent):
         config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        vocabulary: Iterable[str] = (),
+        learned: List[str] | None = None,
     ) -> None:
         self._max_unknown_share = float(config["max_unknown_share"])
         self._cutoff = float(config["similar_word_cutoff"])
@@ -71,46 +71,21 @@ class UnknownWordsFallback(GraphComponent):
                 f"more than 0 and at most 1; got {config['max_unknown_share']!r} and "
                 f"{config['similar_word_cutoff']!r}."
             )
-        self._model_storage = model_storage
-        self._resource = resource
-        self._vocabulary = set(vocabulary)
+        super().__init__(config, model_storage, resource, learned)
+
+    def use(self, learned: List[str] | None) -> None:
+        self._vocabulary = set(learned or ())
         # Typos rarely change the first letter; comparing within it keeps lookups fast.
         self._by_first_letter: Dict[str, List[str]] = defaultdict(list)
         for word in self._vocabulary:
             self._by_first_letter[word[0]].append(word)
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> UnknownWordsFallback:
-        return cls(config, model_storage, resource)
-
-    @classmethod
-    def load(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> UnknownWordsFallback:
-        return cls(
-            config, model_storage, resource, read_json(model_storage, resource, VOCABULARY_FILE)
-        )
 
     def train(self, training_data: TrainingData) -> Resource:
         vocabulary: set[str] = set()
         for message in training_data.intent_examples:
             for text, lemma in words(message):
                 vocabulary.update((text, lemma))
-        return write_json(self._model_storage, self._resource, VOCABULARY_FILE, sorted(vocabulary))
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
+        return self.keep(sorted(vocabulary))
 
     def unknown_share(self, message: Message) -> float:
         """The share of the message's words the assistant was never taught (0 with no words)."""
