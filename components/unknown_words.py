@@ -22,7 +22,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -39,9 +39,13 @@ class UnknownWordsSettingsError(ValueError):
 
 
 def words(message: Message) -> List[Tuple[str, str]]:
-    """The message's words and their lemmas, lower case; numbers and punctuation left out."""
+    """The message's words and their lemmas, lower case; numbers, punctuation and words of
+    recognised entities ("Cheltenham", a job family: known by the entity ruler) left out."""
+    entities = [(e["start"], e["end"]) for e in message.get(ENTITIES) or [] if "start" in e]
     found = []
     for token in message.get(TOKENS_NAMES[TEXT]) or []:
+        if any(start <= token.start < end for start, end in entities):
+            continue
         text = token.text.lower()
         if text.replace("'", "").replace("-", "").isalpha():
             found.append((text, (token.lemma or text).lower()))

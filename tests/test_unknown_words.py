@@ -9,7 +9,7 @@ from rasa.engine.graph import ExecutionContext
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -90,6 +90,14 @@ def test_mostly_unknown_words_fall_back(trained, text):
 )
 def test_known_words_typos_and_names_keep_the_classifiers_answer(trained, text):
     assert intent_of(trained, text) == "faq"
+
+
+def test_words_of_recognised_entities_count_as_known(trained):
+    [message] = tokenized(["Cheltenham"])
+    message.set(ENTITIES, [{"entity": "location", "start": 0, "end": 10, "value": "Cheltenham"}])
+    [message] = trained.process([message])
+    assert message.get(INTENT)["name"] == "faq"
+    assert intent_of(trained, "Cheltenham") == "nlu_fallback"  # not recognised: unknown
 
 
 def test_the_share_is_configurable(stored):
