@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any, Dict, Iterator
@@ -9,10 +11,11 @@ from typing import Any, Dict, Iterator
 import pytest
 import requests
 
-from actions.server import SECRET_HEADER
-from scripts.stack import Stack, free_port
+from actions.server import PREVIOUS_SECRET_VARIABLE, SECRET_HEADER
+from scripts.stack import ROOT, Stack, free_port
 
 SECRET = "test-action-secret-0123456789"
+OLD_SECRET = "old-action-secret-9876543210"
 
 
 def action_call(action: str) -> Dict[str, Any]:
@@ -56,6 +59,12 @@ def action_server(tmp_path: Path, secret: str) -> Iterator[Stack]:
 
 @pytest.fixture
 def protected(tmp_path: Path) -> Iterator[Stack]:
+    yield from action_server(tmp_path, SECRET)
+
+
+@pytest.fixture
+def rotating(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    monkeypatch.setenv(PREVIOUS_SECRET_VARIABLE, OLD_SECRET)
     yield from action_server(tmp_path, SECRET)
 
 
@@ -106,3 +115,23 @@ def test_without_a_secret_the_server_is_open_and_says_so(
     assert requests.get(f"{base(open_server)}/actions", timeout=10).status_code == 200
     log = (tmp_path / "actions.log").read_text(errors="replace")
     assert "ACTION_SERVER_SECRET is not set" in log
+
+
+def test_during_a_rotation_the_previous_secret_is_accepted_too(rotating: Stack) -> None:
+    url = f"{base(rotating)}/actions"
+    for secret, status in ((SECRET, 200), (OLD_SECRET, 200), ("neither", 401), ("", 401)):
+        answer = requests.get(url, headers={SECRET_HEADER: secret}, timeout=10)
+        assert answer.status_code == status, secret
+
+
+def test_a_previous_secret_without_a_current_one_stops_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PREVIOUS_SECRET_VARIABLE, OLD_SECRET)
+    monkeypatch.delenv("ACTION_SERVER_SECRET", raising=False)
+    finished = subprocess.run(
+        [sys.executable, "-m", "actions.server", "--port", str(free_port())],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert finished.returncode != 0
+    assert "ACTION_SERVER_PREVIOUS_SECRET is set but ACTION_SERVER_SECRET is not" in finished.stderr
