@@ -22,7 +22,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install spacy webchat-assets train run shell instagram-setup system-check test lint validate bench lock clean
+.PHONY: help install spacy webchat-assets train train-fast run shell instagram-setup system-check test lint validate bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -56,6 +56,10 @@ webchat-assets: $(WEBCHAT_JS) ## Fetch the socket.io browser client used by the 
 
 train: spacy ## Train the model into models/ (skipped by Rasa when nothing changed)
 	$(RASA) train --fixed-model-name careers --out models
+
+train-fast: spacy ## Fine-tune the last model on new examples or reworded answers (a new topic needs make train)
+	@test -f models/careers.tar.gz || { echo "No model to fine-tune yet: run make train first."; exit 2; }
+	$(RASA) train --finetune models/careers.tar.gz --epoch-fraction 0.2 --fixed-model-name careers --out models
 
 run: train webchat-assets ## Start the action server, the Rasa server and the web chat
 	$(VENV)/bin/python -m scripts.run_local

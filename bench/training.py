@@ -6,8 +6,9 @@ In a scratch copy of the content (data/, domain.yml, config.yml) with a Rasa cac
 1. from nothing (an empty cache, as after a fresh clone);
 2. after one new training example, as `make label` adds it (Rasa reuses the dialogue
    policies, whose data did not change);
-3. after a change to one answer's wording only;
-4. with nothing changed (Rasa skips training).
+3. after another, fine-tuning the last model instead (`make train-fast`);
+4. after a change to one answer's wording only;
+5. with nothing changed (Rasa skips training).
 
 ``run()`` returns the Markdown section; ``python -m bench.training`` prints it.
 """
@@ -19,12 +20,16 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, List, Tuple
+from typing import Callable, List, Sequence, Tuple
 
 from scripts.stack import BIN, ROOT, quiet_env
 
 TARGET_S = 90.0
-NEW_EXAMPLE = "is the pay band for a new intelligence officer public"
+NEW_EXAMPLES = (
+    "is the pay band for a new intelligence officer public",
+    "whats the starting wage if u join as an analyst",
+)
+FINETUNE = ("--finetune", "models/careers.tar.gz", "--epoch-fraction", "0.2")  # make train-fast
 ANSWER_FILE = Path("data/responses/working_life.yml")
 
 
@@ -36,7 +41,7 @@ def _copy_content(to: Path) -> None:
     (to / "var" / "spacy").symlink_to(ROOT / "var" / "spacy")
 
 
-def _train(workdir: Path) -> float:
+def _train(workdir: Path, extra: Sequence[str] = ()) -> float:
     env = {
         **quiet_env(),
         "RASA_CACHE_DIRECTORY": str(workdir / "cache"),
@@ -44,16 +49,19 @@ def _train(workdir: Path) -> float:
     }
     started = time.monotonic()
     subprocess.run(
-        [str(BIN / "rasa"), "train", "--fixed-model-name", "careers", "--out", "models"],
+        [str(BIN / "rasa"), "train", "--fixed-model-name", "careers", "--out", "models", *extra],
         cwd=workdir, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     return time.monotonic() - started
 
 
-def _add_example(workdir: Path) -> None:
-    from training.labelling import add_example
+def _add_example(number: int) -> Callable[[Path], None]:
+    def add(workdir: Path) -> None:
+        from training.labelling import add_example
 
-    add_example("life_salary", NEW_EXAMPLE, workdir / "data")
+        add_example("life_salary", NEW_EXAMPLES[number], workdir / "data")
+
+    return add
 
 
 def _reword_an_answer(workdir: Path) -> None:
@@ -67,11 +75,12 @@ def _reword_an_answer(workdir: Path) -> None:
     path.write_text("".join(lines), encoding="utf-8")
 
 
-STEPS: List[Tuple[str, Callable[[Path], None] | None]] = [
-    ("full training, empty cache (fresh clone)", None),
-    ("one new training example (`make label`)", _add_example),
-    ("one answer reworded", _reword_an_answer),
-    ("nothing changed", lambda _: None),
+STEPS: List[Tuple[str, Callable[[Path], None] | None, Sequence[str]]] = [
+    ("full training, empty cache (fresh clone)", None, ()),
+    ("one new training example (`make label`, then `make train`)", _add_example(0), ()),
+    ("one more example, fine-tuned (`make train-fast`)", _add_example(1), FINETUNE),
+    ("one answer reworded (`make train`)", _reword_an_answer, ()),
+    ("nothing changed", None, ()),
 ]
 
 
@@ -80,10 +89,10 @@ def measure() -> List[Tuple[str, float]]:
     with tempfile.TemporaryDirectory(prefix="careers-train-bench-") as tmp:
         workdir = Path(tmp)
         _copy_content(workdir)
-        for name, change in STEPS:
+        for name, change, extra in STEPS:
             if change is not None:
                 change(workdir)
-            figures.append((name, _train(workdir)))
+            figures.append((name, _train(workdir, extra)))
     return figures
 
 

@@ -77,6 +77,7 @@ class TfidfFeaturizer(SparseFeaturizer, GraphComponent):
         self._model_storage = model_storage
         self._resource = resource
         self._vectorizer = vectorizer
+        self._finetuning = False
 
     @classmethod
     def create(
@@ -109,6 +110,11 @@ class TfidfFeaturizer(SparseFeaturizer, GraphComponent):
         return [NUMBER if re.fullmatch(r"\d+", word) else word.lower() for word in words]
 
     def train(self, training_data: TrainingData) -> Resource:
+        if self._finetuning and self._vectorizer is not None:
+            # `rasa train --finetune` (make train-fast) goes on from the loaded model, whose
+            # classifiers need features of the same size: keep the vocabulary and weights.
+            self.persist()
+            return self._resource
         texts = [
             " ".join(tokens)
             for tokens in (self._tokens(m) for m in training_data.training_examples)
@@ -165,6 +171,7 @@ class TfidfFeaturizer(SparseFeaturizer, GraphComponent):
         **kwargs: Any,
     ) -> TfidfFeaturizer:
         featurizer = cls(config, model_storage, resource)
+        featurizer._finetuning = execution_context.is_finetuning
         try:
             with model_storage.read_from(resource) as directory:
                 saved = rasa.shared.utils.io.read_json_file(directory / VOCABULARY_FILE)

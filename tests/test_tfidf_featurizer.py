@@ -72,6 +72,24 @@ def test_a_loaded_featurizer_gives_the_features_it_was_trained_with(trained, tmp
     np.testing.assert_allclose(sentence_vector(fresh, text), sentence_vector(again, text))
 
 
+def test_fine_tuning_keeps_the_vocabulary_so_features_keep_their_size(trained):
+    """`make train-fast` goes on from the loaded classifiers, which need same-sized input."""
+    storage, resource = trained
+    finetuning = ExecutionContext(graph_schema=None, model_id="test", is_finetuning=True)
+    featurizer = TfidfFeaturizer.load(config(), storage, resource, finetuning)
+    size = len(sentence_vector(featurizer, "how long does vetting take"))
+    more = TrainingData([Message({TEXT: "brand new words entirely", "intent": "faq"})])
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process_training_data(more)
+    featurizer.train(more)
+    reloaded = TfidfFeaturizer.load(config(), storage, resource, CONTEXT)
+    assert len(sentence_vector(reloaded, "how long does vetting take")) == size
+    assert "brand" not in reloaded._vectorizer.vocabulary_  # type: ignore[union-attr]
+    # A plain training learns the new words.
+    TfidfFeaturizer.create(config(), storage, resource, CONTEXT).train(more)
+    relearned = TfidfFeaturizer.load(config(), storage, resource, CONTEXT)
+    assert "brand" in relearned._vectorizer.vocabulary_  # type: ignore[union-attr]
+
+
 def test_unknown_and_empty_messages_are_left_without_crashing(trained):
     featurizer = TfidfFeaturizer.load(config(), trained[0], trained[1], CONTEXT)
     unknown, empty = featurizer.process(tokenized(["zzz qqq", ""]))
