@@ -49,9 +49,7 @@ def answering_safety_while_paused(
         from rasa.core.policies.policy import PolicyPrediction
 
         name = f"utter_{intent}"
-        logger.info(
-            "Conversation %s is paused; answering %s with %s.", tracker.sender_id, intent, name
-        )
+        logger.info("paused_safety.answered intent=%s", intent)  # no sender id: personal
         action = action_for_name_or_text(name, processor.domain, processor.action_endpoint)
         prediction = PolicyPrediction.for_action_name(processor.domain, name, POLICY_NAME)
         await processor._run_action(action, tracker, output_channel, processor.nlg, prediction)
