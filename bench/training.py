@@ -1,13 +1,13 @@
 """How long a trainer waits for a retrained assistant (the "Retraining" section).
 
 In a scratch copy of the content (data/, domain.yml, config.yml) with a Rasa cache of its own,
-`make train`'s command is timed four times, as a trainer meets it:
+training is timed five times, each step after the one before, as a trainer meets it:
 
 1. from nothing (an empty cache, as after a fresh clone);
-2. after one new training example, as `make label` adds it (Rasa reuses the dialogue
-   policies, whose data did not change);
-3. after another, fine-tuning the last model instead (`make train-fast`);
-4. after a change to one answer's wording only;
+2. after a change to one answer's wording only (`make train`);
+3. after one new training example, as `make label` adds it (`make train`: Rasa reuses the
+   dialogue policies, whose data did not change);
+4. after another, fine-tuning the last model instead (`make train-fast`);
 5. with nothing changed (Rasa skips training).
 
 ``run()`` returns the Markdown section; ``python -m bench.training`` prints it.
@@ -77,9 +77,9 @@ def _reword_an_answer(workdir: Path) -> None:
 
 STEPS: List[Tuple[str, Callable[[Path], None] | None, Sequence[str]]] = [
     ("full training, empty cache (fresh clone)", None, ()),
+    ("one answer reworded (`make train`)", _reword_an_answer, ()),
     ("one new training example (`make label`, then `make train`)", _add_example(0), ()),
     ("one more example, fine-tuned (`make train-fast`)", _add_example(1), FINETUNE),
-    ("one answer reworded (`make train`)", _reword_an_answer, ()),
     ("nothing changed", None, ()),
 ]
 
@@ -103,8 +103,8 @@ def run() -> str:
     lines = [
         "## Retraining (what a trainer waits for)",
         "",
-        "`make train`'s command in a scratch copy of the content with its own Rasa cache, "
-        "each step after the one before (bench/training.py).",
+        "Rasa's training in a scratch copy of the content with its own Rasa cache, each step "
+        "after the one before (bench/training.py).",
         "",
         "| change since the last training | seconds | target |",
         "| --- | --- | --- |",
