@@ -54,7 +54,7 @@ $(WEBCHAT_JS):
 
 webchat-assets: $(WEBCHAT_JS) ## Fetch the socket.io browser client used by the web chat page
 
-train: spacy ## Train the model into models/ (skipped by Rasa when nothing changed)
+train: spacy ## Train the model into models/
 	$(RASA) train --fixed-model-name careers --out models
 
 train-fast: spacy ## Fine-tune the last model on new examples or reworded answers (a new topic needs make train)
