@@ -50,7 +50,8 @@ def stored(tmp_path) -> tuple[LocalModelStorage, Resource]:
 
 @pytest.fixture
 def trained(stored) -> UnknownWordsFallback:
-    return UnknownWordsFallback.load(config(), *stored, CONTEXT)
+    storage, resource = stored
+    return UnknownWordsFallback.load(config(), storage, resource, CONTEXT)
 
 
 def intent_of(component: UnknownWordsFallback, text: str) -> str:
@@ -101,7 +102,8 @@ def test_words_of_recognised_entities_count_as_known(trained):
 
 
 def test_the_share_is_configurable(stored):
-    strict = UnknownWordsFallback.load(config(max_unknown_share=0.3), *stored, CONTEXT)
+    storage, resource = stored
+    strict = UnknownWordsFallback.load(config(max_unknown_share=0.3), storage, resource, CONTEXT)
     assert intent_of(strict, "hello Priya") == "nlu_fallback"
 
 
