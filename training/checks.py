@@ -12,7 +12,7 @@ import re
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Callable, Dict, List, Sequence
+from typing import Any, Callable, Dict, List, Sequence
 from urllib.parse import urlsplit
 
 from training.content import Content, Example, Problem, read_content
@@ -117,18 +117,7 @@ def check_topic_stories(content: Content) -> List[Problem]:
                     f"{stories}",
                 )
             )
-    topics = content.faq_topics()
-    for step in content.story_steps:
-        if step.intent.startswith(FAQ_PREFIX) and step.intent[len(FAQ_PREFIX) :] not in topics:
-            problems.append(
-                Problem(
-                    content.layout.relative(step.path),
-                    step.line,
-                    f"the test story asks {step.intent}, which is not a topic",
-                    "correct the topic name or add the topic",
-                )
-            )
-    return problems
+    return problems + _not_topics(content, content.story_steps, "the test story asks")
 
 
 def check_topic_heldout(content: Content) -> List[Problem]:
@@ -148,18 +137,23 @@ def check_topic_heldout(content: Content) -> List[Problem]:
                     f"{heldout} (never copies of training examples)",
                 )
             )
+    return problems + _not_topics(content, content.heldout, "held-out examples for")
+
+
+def _not_topics(content: Content, named: Sequence[Any], where: str) -> List[Problem]:
+    """A problem for each item (a story step, a held-out block) naming an FAQ topic that
+    does not exist; `where` begins the message."""
     topics = content.faq_topics()
-    for block in content.heldout:
-        if block.intent.startswith(FAQ_PREFIX) and block.intent[len(FAQ_PREFIX) :] not in topics:
-            problems.append(
-                Problem(
-                    content.layout.relative(block.path),
-                    block.line,
-                    f"held-out examples for {block.intent}, which is not a topic",
-                    "correct the topic name or add the topic",
-                )
-            )
-    return problems
+    return [
+        Problem(
+            content.layout.relative(item.path),
+            item.line,
+            f"{where} {item.intent}, which is not a topic",
+            "correct the topic name or add the topic",
+        )
+        for item in named
+        if item.intent.startswith(FAQ_PREFIX) and item.intent[len(FAQ_PREFIX) :] not in topics
+    ]
 
 
 def _area(topic: str) -> str:
