@@ -90,6 +90,40 @@ async def test_an_answer_passes_through_unchanged() -> None:
     assert [e.text for e in events] == ["Three roles match."]
 
 
+async def test_an_answer_in_the_wrong_shape_gets_the_applicant_an_apology() -> None:
+    async def misshapen(_: web.Request) -> web.Response:
+        return web.json_response({"events": "set the slot", "responses": []})
+
+    async for url in serve(misshapen):
+        assert apologised(await run(url))
+
+
+@pytest.mark.parametrize(
+    "answer, valid",
+    [
+        ({"events": [], "responses": []}, True),
+        ({"events": [{"event": "slot", "name": "location", "value": "Leeds"}]}, True),
+        ({"responses": [{"text": "Hello", "buttons": []}]}, True),
+        ({"events": "set the slot"}, False),
+        ({"events": [{"name": "location"}]}, False),
+        ({"responses": "Hello"}, False),
+    ],
+)
+def test_answers_are_checked_against_rasas_schema_with_rasas_error(answer, valid) -> None:
+    """The validator built once accepts and refuses exactly what Rasa's own check does."""
+    from jsonschema import ValidationError
+
+    action = BoundedRemoteAction("action_search_vacancies", None)
+    if valid:
+        assert action._validate_action_result(answer) is True
+        assert RemoteAction("action_search_vacancies", None)._validate_action_result(answer)
+        return
+    with pytest.raises(ValidationError, match="Failed to validate Action server response"):
+        action._validate_action_result(answer)
+    with pytest.raises(ValidationError):
+        RemoteAction("action_search_vacancies", None)._validate_action_result(answer)
+
+
 async def test_an_action_that_declines_to_run_is_left_to_rasa() -> None:
     async def declines(_: web.Request) -> web.Response:
         body = {"error": "no", "action_name": "action_search_vacancies"}
