@@ -137,14 +137,18 @@ class TfidfFeaturizer(SparseFeaturizer, GraphComponent):
         todo = [(message, tokens) for message, tokens in todo if tokens]
         if not todo:
             return messages
-        sentences = self._vectorizer.transform([" ".join(tokens) for _, tokens in todo]).tocsr()
+        # One call for the sentences and every token: rows are featurized independently.
+        with_tokens = self._config["sequence_features"]
+        rows = [" ".join(tokens) for _, tokens in todo]
+        rows += [token for _, tokens in todo for token in tokens] if with_tokens else []
+        matrix = self._vectorizer.transform(rows).tocsr()
+        next_token_row = len(todo)
         for row, (message, tokens) in enumerate(todo):
-            sequence = (
-                _coo(self._vectorizer.transform(tokens))
-                if self._config["sequence_features"]
-                else None
-            )
-            self.add_features_to_message(sequence, _coo(sentences[row]), TEXT, message)
+            sequence = None
+            if with_tokens:
+                sequence = _coo(matrix[next_token_row : next_token_row + len(tokens)])
+                next_token_row += len(tokens)
+            self.add_features_to_message(sequence, _coo(matrix[row]), TEXT, message)
         return messages
 
     def persist(self) -> None:

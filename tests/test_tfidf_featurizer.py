@@ -110,6 +110,28 @@ def test_sequence_features_have_one_row_per_token_when_asked_for(tmp_path):
     assert sequence is not None and sequence.features.shape[0] == 3
 
 
+def test_messages_featurized_together_get_the_features_they_get_alone(tmp_path):
+    """Training featurizes every example in one batch; answering, one message at a time."""
+    storage, resource = LocalModelStorage(tmp_path), Resource("tfidf")
+    data = TrainingData([Message({TEXT: text, "intent": i}) for text, i in EXAMPLES])
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process_training_data(data)
+    with_sequence = config(sequence_features=True)
+    TfidfFeaturizer.create(with_sequence, storage, resource, CONTEXT).train(data)
+    featurizer = TfidfFeaturizer.load(with_sequence, storage, resource, CONTEXT)
+    texts = ["what is vetting", "hello", "how long does it take to apply", "vetting"]
+    together = featurizer.process(tokenized(texts))
+    for text, message in zip(texts, together, strict=True):
+        [alone] = featurizer.process(tokenized([text]))
+        for batched, single in zip(
+            message.get_sparse_features(TEXT), alone.get_sparse_features(TEXT), strict=True
+        ):
+            assert batched is not None and single is not None
+            assert batched.features.shape == single.features.shape
+            assert np.allclose(batched.features.toarray(), single.features.toarray())
+    sequence, _ = together[2].get_sparse_features(TEXT)
+    assert sequence is not None and sequence.features.shape[0] == 7
+
+
 def test_a_model_without_a_trained_featurizer_featurizes_nothing(tmp_path):
     featurizer = TfidfFeaturizer.load(
         config(), LocalModelStorage(tmp_path), Resource("never_trained"), CONTEXT
