@@ -136,3 +136,31 @@ def test_each_safety_intent_is_answered_by_its_own_fixed_rule(domain):
         answered[intent.intent_name] = action.action_name
     assert answered == {intent: f"utter_{intent}" for intent in SAFETY_INTENTS}
     assert all(f"utter_{intent}" in domain.responses for intent in SAFETY_INTENTS)
+
+
+def test_every_intent_opens_a_rule(domain):
+    """The dialogue runs on rules and memorised stories only (config.yml): an intent that no
+    rule starts with would get Rasa's default fallback instead of an answer. Rasa answers its
+    own intents (`/restart`, `/back`, `/session_start`) itself."""
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+
+    reader = YAMLStoryReader(domain)
+    opened: set[str] = set()
+    for path in sorted((ROOT / "data" / "rules").glob("*.yml")):
+        for rule in reader.read_from_file(str(path)):
+            said = [event for event in rule.events if isinstance(event, UserUttered)]
+            opened.update(event.intent_name for event in said[:1])
+    rasa_answers = {"restart", "back", "session_start"}
+    assert sorted(set(domain.intents) - rasa_answers - opened) == []
+
+
+def test_a_turn_no_rule_covers_still_gets_a_reply(domain):
+    """Rasa's core fallback action says `utter_default`, and says nothing when it is missing."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "config.yml").read_text())
+    [rules] = [policy for policy in config["policies"] if policy["name"] == "RulePolicy"]
+    assert rules["core_fallback_action_name"] == "action_default_fallback"
+    [reply] = domain.responses["utter_default"]
+    assert reply["text"].strip()

@@ -11,7 +11,7 @@ from typing import Dict, List
 
 import pytest
 from rasa.shared.nlu.training_data.loading import load_data
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as expected
@@ -33,8 +33,13 @@ FAQ_QUESTION = "what is developed vetting and what does it involve?"
 
 
 def wait(driver: WebDriver) -> WebDriverWait:
-    """Pages that poll or reload replace their elements; a stale one just means look again."""
-    return WebDriverWait(driver, WAIT_S, ignored_exceptions=[StaleElementReferenceException])
+    """Pages that poll or reload replace their elements; a stale one just means look again.
+    Chromedriver can also answer "unknown error: unhandled inspector error" when an element
+    is read while the page is being replaced (seen once after the hand-back form posted): a
+    wait looks again then too, and still fails when its time is up."""
+    return WebDriverWait(
+        driver, WAIT_S, ignored_exceptions=[StaleElementReferenceException, WebDriverException]
+    )
 
 
 def flat(text: str) -> str:
