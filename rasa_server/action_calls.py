@@ -15,7 +15,7 @@ up when each action is created; no configuration can change it, so `install()` (
 The subclass also checks the action server's answer against Rasa's response schema with a
 validator built once. Rasa calls `jsonschema.validate`, which first checks the schema itself
 against JSON Schema's meta-schema, on every call: that was a sixth of the Rasa server's time
-under load (py-spy under `make bench`). An answer that fails is handed to Rasa's own check,
+under the benchmark's REST load (py-spy). An answer that fails goes on to Rasa's own check,
 so the error is Rasa's.
 """
 

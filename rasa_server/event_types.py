@@ -3,8 +3,8 @@
 Rasa rebuilds the conversation from its stored events for every message, and
 `Event.resolve_by_type` lists every subclass of `Event` again for each event it rebuilds.
 In a conversation of a few hundred events that walk took a fifth of the Rasa server's time
-(py-spy under `make bench`). The answer only changes when a new subclass is imported, so a
-class is remembered by its type name once found; a name not seen yet (an event class
+under the benchmark's REST load (py-spy). The answer only changes when a new subclass is
+imported, so a class is remembered by its type name once found; a name not seen yet (an event class
 imported later) is looked up the slow way, and Rasa's own method still decides what an
 unknown name gives. `install()` is called by `python -m rasa_server`.
 """
