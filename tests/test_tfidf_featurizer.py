@@ -98,13 +98,17 @@ def test_unknown_and_empty_messages_are_left_without_crashing(trained):
     assert all(feature.features.nnz == 0 for feature in empty.features)
 
 
-def test_sequence_features_have_one_row_per_token_when_asked_for(tmp_path):
+def trained_with_sequence_features(tmp_path) -> TfidfFeaturizer:
     storage, resource = LocalModelStorage(tmp_path), Resource("tfidf")
     data = TrainingData([Message({TEXT: text, "intent": i}) for text, i in EXAMPLES])
     WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process_training_data(data)
     with_sequence = config(sequence_features=True)
     TfidfFeaturizer.create(with_sequence, storage, resource, CONTEXT).train(data)
-    featurizer = TfidfFeaturizer.load(with_sequence, storage, resource, CONTEXT)
+    return TfidfFeaturizer.load(with_sequence, storage, resource, CONTEXT)
+
+
+def test_sequence_features_have_one_row_per_token_when_asked_for(tmp_path):
+    featurizer = trained_with_sequence_features(tmp_path)
     [message] = featurizer.process(tokenized(["what is vetting"]))
     sequence, _ = message.get_sparse_features(TEXT)
     assert sequence is not None and sequence.features.shape[0] == 3
@@ -112,12 +116,7 @@ def test_sequence_features_have_one_row_per_token_when_asked_for(tmp_path):
 
 def test_messages_featurized_together_get_the_features_they_get_alone(tmp_path):
     """Training featurizes every example in one batch; answering, one message at a time."""
-    storage, resource = LocalModelStorage(tmp_path), Resource("tfidf")
-    data = TrainingData([Message({TEXT: text, "intent": i}) for text, i in EXAMPLES])
-    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process_training_data(data)
-    with_sequence = config(sequence_features=True)
-    TfidfFeaturizer.create(with_sequence, storage, resource, CONTEXT).train(data)
-    featurizer = TfidfFeaturizer.load(with_sequence, storage, resource, CONTEXT)
+    featurizer = trained_with_sequence_features(tmp_path)
     texts = ["what is vetting", "hello", "how long does it take to apply", "vetting"]
     together = featurizer.process(tokenized(texts))
     for text, message in zip(texts, together, strict=True):
