@@ -11,7 +11,7 @@ from typing import Dict, List
 
 import pytest
 from rasa.shared.nlu.training_data.loading import load_data
-from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as expected
@@ -37,9 +37,8 @@ def wait(driver: WebDriver) -> WebDriverWait:
     Chromedriver can also answer "unknown error: unhandled inspector error" when an element
     is read while the page is being replaced (seen once after the hand-back form posted): a
     wait looks again then too, and still fails when its time is up."""
-    return WebDriverWait(
-        driver, WAIT_S, ignored_exceptions=[StaleElementReferenceException, WebDriverException]
-    )
+    # WebDriverException covers StaleElementReferenceException too.
+    return WebDriverWait(driver, WAIT_S, ignored_exceptions=[WebDriverException])
 
 
 def flat(text: str) -> str:
