@@ -59,7 +59,9 @@ def ours(rounds: int) -> Dict[str, object]:
         endpoints = Path(tmp) / "endpoints.yml"
         endpoints.write_text(
             f'action_endpoint:\n  url: "http://localhost:{action_port}/webhook"\n'
-            f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{tmp}/tracker.db"\n'
+            # The tracker store `make run` uses (endpoints.yml), on a database of its own.
+            "tracker_store:\n  type: privacy.tracker_store.ErasingSQLTrackerStore\n"
+            f'  dialect: sqlite\n  db: "{tmp}/tracker.db"\n'
         )
         with open(Path(tmp) / "log", "wb") as log, Stack(
             rasa_port=free_port(), action_port=action_port, token="bench",
@@ -129,7 +131,7 @@ def write_report(accuracy: Dict[str, float], mine: Dict, theirs: Dict, rounds: i
         "| measure | result | target |",
         "| --- | --- | --- |",
         f"| topic accuracy | {accuracy['topic_accuracy']:.1%} | >= 95% "
-        f"(gate 90%; floor now {TOPIC_ACCURACY_FLOOR:.0%}) |",
+        f"(test gate {TOPIC_ACCURACY_FLOOR:.0%}) |",
         f"| out-of-scope recall | {accuracy['out_of_scope_recall']:.1%} | >= 90% "
         f"(test gate {OUT_OF_SCOPE_RECALL_FLOOR:.0%}) |",
         "",

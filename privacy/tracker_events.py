@@ -1,4 +1,5 @@
-"""Deleting from Rasa's SQL tracker store (the `events` table) with SQLAlchemy Core.
+"""Deleting from Rasa's SQL tracker store (the `events` table) with SQLAlchemy Core, and
+the fingerprint that tells the store's in-memory copies whether anything was deleted.
 
 Shared by the erasing tracker store and the retention purge. Works on SQLite and PostgreSQL:
 deletes are `DELETE ... WHERE id IN (SELECT ... LIMIT n)`, so each batch is one short
@@ -23,6 +24,15 @@ events = sa.Table(
     sa.Column("timestamp", sa.Float),
 )
 SESSION_STARTED = "session_started"
+
+
+def fingerprint(db: Connection, sender_id: str) -> tuple[int, int | None]:
+    """How many events one conversation has and its highest event id."""
+    query = sa.select(sa.func.count(events.c.id), sa.func.max(events.c.id)).where(
+        events.c.sender_id == sender_id
+    )
+    count, highest = db.execute(query).one()
+    return int(count), highest
 
 
 def erase_sender(db: Connection, sender_id: str) -> int:
