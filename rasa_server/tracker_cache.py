@@ -3,11 +3,11 @@
 Rasa's SQL tracker store rebuilds the whole conversation from its stored events on every
 message: each event is parsed from JSON, turned back into an event and replayed. That work
 grows with the conversation's length (about a quarter of the Rasa server's time in the
-benchmark's longer conversations, by py-spy). The tracker Rasa saves at the end of a turn is the same
-one the next turn would rebuild, so the store keeps it and hands it out again, but only
-while the conversation's *fingerprint* in the database (how many events it has and the
-highest event id) is still the one seen when it was saved. Any other writer changes the
-fingerprint: another replica, an event appended through the HTTP API, an erasure or the
+benchmark's longer conversations, by py-spy). The tracker Rasa saves at the end of a turn
+is the same one the next turn would rebuild, so the store keeps it and hands it out again,
+but only while the conversation's *fingerprint* in the database (how many events it has
+and the highest event id) is still the one seen when it was saved. Any other writer changes
+the fingerprint: another replica, an event appended through the HTTP API, an erasure or the
 purge (deleting rows lowers the count; adding rows raises the highest id).
 
 A tracker is lent to one caller at a time: taking it out removes it, and only a tracker
