@@ -81,6 +81,8 @@ class ErasingSQLTrackerStore(SQLTrackerStore):
         self._domain = domain or Domain.empty()
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        if self.cache.size <= 0:
+            return await super().retrieve(sender_id)
         fingerprint = self.fingerprint(sender_id)
         kept = self.cache.take(sender_id, fingerprint)
         if kept is not None:
@@ -99,16 +101,20 @@ class ErasingSQLTrackerStore(SQLTrackerStore):
             logger.info("privacy.erasure.tracker events_deleted=%d", deleted)
             return
         await super().save(tracker)
-        self.cache.saved(tracker.sender_id, tracker, self.fingerprint(tracker.sender_id))
+        if self.cache.lent_at(tracker.sender_id, tracker) is None:
+            self.cache.forget(tracker.sender_id)  # built elsewhere: any kept copy is stale
+        else:
+            self.cache.saved(tracker.sender_id, tracker, self.fingerprint(tracker.sender_id))
 
     def _additional_events(self, session: Session, tracker: DialogueStateTracker) -> Iterator:
         # Rasa counts the stored events of the latest session on every save; for a tracker
-        # it lent out, the cache knows that count while nothing else has written since.
-        fingerprint = tracker_events.fingerprint(session.connection(), tracker.sender_id)
-        stored = self.cache.stored_length(tracker.sender_id, tracker, fingerprint)
-        if stored is None:
-            return super()._additional_events(session, tracker)
-        return itertools.islice(tracker.events, stored, len(tracker.events))
+        # the cache lent out, it knows that count while nothing else has written since.
+        lent = self.cache.lent_at(tracker.sender_id, tracker)
+        if lent is not None:
+            fingerprint, stored = lent
+            if tracker_events.fingerprint(session.connection(), tracker.sender_id) == fingerprint:
+                return itertools.islice(tracker.events, stored, len(tracker.events))
+        return super()._additional_events(session, tracker)
 
     def fingerprint(self, sender_id: str) -> Fingerprint:
         with self.engine.connect() as db:

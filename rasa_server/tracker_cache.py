@@ -76,14 +76,14 @@ class TrackerCache:
         self._kept.pop(sender_id, None)
         self._put(self._lent, sender_id, self._entry(tracker, fingerprint))
 
-    def stored_length(
-        self, sender_id: str, tracker: DialogueStateTracker, fingerprint: Fingerprint
-    ) -> int | None:
-        """How many of a lent tracker's events are stored, if nobody has written since."""
+    def lent_at(
+        self, sender_id: str, tracker: DialogueStateTracker
+    ) -> Tuple[Fingerprint, int] | None:
+        """If this cache lent ``tracker``: the fingerprint then, and how many events it had."""
         lent = self._lent.get(sender_id)
-        if lent is None or lent.tracker is not tracker or lent.fingerprint != fingerprint:
+        if lent is None or lent.tracker is not tracker:
             return None
-        return lent.length
+        return lent.fingerprint, lent.length
 
     def saved(
         self, sender_id: str, tracker: DialogueStateTracker, fingerprint: Fingerprint
