@@ -103,8 +103,16 @@ class ErasingSQLTrackerStore(SQLTrackerStore):
         await super().save(tracker)
         if self.cache.lent_at(tracker.sender_id, tracker) is None:
             self.cache.forget(tracker.sender_id)  # built elsewhere: any kept copy is stale
-        else:
-            self.cache.saved(tracker.sender_id, tracker, self.fingerprint(tracker.sender_id))
+            return
+        # The turn is stored now: an error from here on must not fail it, or the client,
+        # told the message was not taken, would send it again and it would be stored twice.
+        try:
+            fingerprint = self.fingerprint(tracker.sender_id)
+        except sa.exc.SQLAlchemyError as error:
+            self.cache.forget(tracker.sender_id)  # the next turn reads the database
+            logger.warning("tracker_cache.not_kept error=%s", type(error).__name__)
+            return
+        self.cache.saved(tracker.sender_id, tracker, fingerprint)
 
     def _additional_events(self, session: Session, tracker: DialogueStateTracker) -> Iterator:
         # Rasa counts the stored events of the latest session on every save; for a tracker

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
+import sqlalchemy as sa
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -105,6 +106,31 @@ def test_a_turn_that_fails_before_saving_leaves_nothing_behind(db: Database):
     again = retrieve(store, "applicant")
     assert again is not half_done
     assert [e.text for e in again.events if isinstance(e, UserUttered)][-1] == "saved"
+
+
+def test_a_database_gone_right_after_the_save_does_not_fail_the_stored_turn(db: Database):
+    # The client would send a refused message again, and it would be stored twice (seen in
+    # tests/production/test_faults.py when PostgreSQL restarted between commit and check).
+    store = started(db, "applicant")
+    turn(store, "applicant", "kept")
+    tracker = retrieve(store, "applicant")
+    tracker.update(UserUttered("stored", {"name": "faq", "confidence": 0.9}, timestamp=time.time()))
+    gone = []
+
+    def database_goes_away(*_: Any) -> None:
+        if gone:
+            raise sa.exc.OperationalError("SELECT", {}, ConnectionError("connection lost"))
+
+    sa.event.listen(store.engine, "commit", lambda _: gone.append(True))
+    sa.event.listen(store.engine, "before_cursor_execute", database_goes_away)
+    asyncio.run(store.save(tracker))  # does not raise
+    assert gone
+    sa.event.remove(store.engine, "before_cursor_execute", database_goes_away)
+
+    again = retrieve(store, "applicant")
+    assert again is not tracker  # read from the database, not from memory
+    assert stored_rows(db, "applicant").count("user") == 3
+    assert [e.text for e in again.events if isinstance(e, UserUttered)][-1] == "stored"
 
 
 def test_a_tracker_changed_after_its_save_is_not_handed_out(db: Database):
