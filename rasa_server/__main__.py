@@ -7,6 +7,8 @@
   (rasa_server/paused_safety.py).
 - Stored events are turned back into events without walking Rasa's class tree for each
   one (rasa_server/event_types.py).
+- Quick-reply payloads such as `/search_vacancies{"job_family":"technology"}` are not read
+  as slot templates, which logged slot values in an error (rasa_server/response_payloads.py).
 - RASA_JWT_SECRET, when set, protects the HTTP API with JWTs (HS256) without the secret
   appearing on the command line, where any user of the machine could read it.
 
@@ -19,7 +21,7 @@ import os
 import sys
 from typing import List, Mapping
 
-from rasa_server import event_types, paused_safety, tracker_store_errors
+from rasa_server import event_types, paused_safety, response_payloads, tracker_store_errors
 from rasa_server.action_calls import install, timeout_from_env
 
 JWT_VARIABLE = "RASA_JWT_SECRET"
@@ -42,6 +44,7 @@ def main() -> None:
     tracker_store_errors.install()
     paused_safety.install()
     event_types.install()
+    response_payloads.install()
     sys.argv = ["rasa", *rasa_arguments(sys.argv[1:], os.environ)]
     from rasa.__main__ import main as rasa_main
 

@@ -106,6 +106,9 @@ def main() -> int:
     else:
         credentials, instagram = credentials_for_run()
         stack = Stack(credentials=credentials)
+    # Ctrl-C (or SIGINT to the process group) stops everything in order, also when started
+    # from a shell that hands background jobs SIGINT ignored (Rasa's servers stop on it anyway).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     try:
         if args.shell:
