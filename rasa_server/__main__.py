@@ -7,6 +7,8 @@
   (rasa_server/paused_safety.py).
 - Stored events are turned back into events without walking Rasa's class tree for each
   one (rasa_server/event_types.py).
+- DIET and the ResponseSelector call their compiled graph directly, without TensorFlow's
+  per-call argument handling (rasa_server/tf_predict.py).
 - Quick-reply payloads such as `/search_vacancies{"job_family":"technology"}` are not read
   as slot templates, which logged slot values in an error (rasa_server/response_payloads.py).
 - RASA_JWT_SECRET, when set, protects the HTTP API with JWTs (HS256) without the secret
@@ -21,7 +23,13 @@ import os
 import sys
 from typing import List, Mapping
 
-from rasa_server import event_types, paused_safety, response_payloads, tracker_store_errors
+from rasa_server import (
+    event_types,
+    paused_safety,
+    response_payloads,
+    tf_predict,
+    tracker_store_errors,
+)
 from rasa_server.action_calls import install, timeout_from_env
 
 JWT_VARIABLE = "RASA_JWT_SECRET"
@@ -45,6 +53,7 @@ def main() -> None:
     paused_safety.install()
     event_types.install()
     response_payloads.install()
+    tf_predict.install()
     sys.argv = ["rasa", *rasa_arguments(sys.argv[1:], os.environ)]
     from rasa.__main__ import main as rasa_main
 

@@ -11,10 +11,12 @@ from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.tfidf_featurizer import TfidfFeaturizer
+from scripts.stack import ROOT
 
 EXAMPLES = [
     ("how long does vetting take", "faq"),
@@ -129,6 +131,30 @@ def test_messages_featurized_together_get_the_features_they_get_alone(tmp_path):
             assert np.allclose(batched.features.toarray(), single.features.toarray())
     sequence, _ = together[2].get_sparse_features(TEXT)
     assert sequence is not None and sequence.features.shape[0] == 7
+
+
+@pytest.mark.parametrize("analyzer, ngrams", [("word", (1, 2)), ("char_wb", (2, 5))])
+def test_one_message_gets_exactly_the_features_of_a_batch(tmp_path, analyzer, ngrams):
+    """A message alone skips sklearn's transform; its features must not differ in any bit."""
+    texts = [m.get(TEXT) for m in load_data(str(ROOT / "data" / "nlu")).training_examples]
+    texts += ["", "zzz qqq", "vetting vetting vetting", "MI5!! 2024 ???", "مرحبا 你好 👋"]
+    storage, resource = LocalModelStorage(tmp_path), Resource("tfidf")
+    data = TrainingData([Message({TEXT: text, "intent": "any"}) for text in texts])
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process_training_data(data)
+    options = config(analyzer=analyzer, min_ngram=ngrams[0], max_ngram=ngrams[1])
+    TfidfFeaturizer.create(options, storage, resource, CONTEXT).train(data)
+    featurizer = TfidfFeaturizer.load(options, storage, resource, CONTEXT)
+
+    together = featurizer.process(tokenized(texts))
+    for text, batched in zip(texts, together, strict=True):
+        [alone] = featurizer.process(tokenized([text]))
+        expected, got = batched.get_sparse_features(TEXT)[1], alone.get_sparse_features(TEXT)[1]
+        if expected is None:
+            assert got is None, text
+            continue
+        assert got is not None and got.features.shape == expected.features.shape, text
+        assert np.array_equal(got.features.col, expected.features.col), text
+        assert np.array_equal(got.features.data, expected.features.data), text
 
 
 def test_a_model_without_a_trained_featurizer_featurizes_nothing(tmp_path):
