@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from typing import Any, Iterator
+from typing import Any, Dict, Iterator
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -49,6 +49,8 @@ class ErasingSQLTrackerStore(SQLTrackerStore):
         # own logs at INFO and above carry no message text (privacy/log_redaction.py).
         redact_rasa_logs()
         self.cache = TrackerCache(int(cached_conversations))
+        # Per conversation being saved: its fingerprint once this save's rows are in.
+        self._stored: Dict[str, Fingerprint] = {}
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name == "sqlite":
             self._pool_sqlite_connections()
@@ -101,28 +103,38 @@ class ErasingSQLTrackerStore(SQLTrackerStore):
             logger.info("privacy.erasure.tracker events_deleted=%d", deleted)
             return
         await super().save(tracker)
-        if self.cache.lent_at(tracker.sender_id, tracker) is None:
-            self.cache.forget(tracker.sender_id)  # built elsewhere: any kept copy is stale
-            return
-        # The turn is stored now: an error from here on must not fail it, or the client,
-        # told the message was not taken, would send it again and it would be stored twice.
-        try:
-            fingerprint = self.fingerprint(tracker.sender_id)
-        except sa.exc.SQLAlchemyError as error:
-            self.cache.forget(tracker.sender_id)  # the next turn reads the database
-            logger.warning("tracker_cache.not_kept error=%s", type(error).__name__)
-            return
-        self.cache.saved(tracker.sender_id, tracker, fingerprint)
+        # Nothing touches the database after Rasa's commit: an error then would refuse a
+        # stored turn, and the client would send it again (stored twice). What the rows
+        # now hold was noted inside the transaction, by `_added_and_noted`.
+        stored = self._stored.pop(tracker.sender_id, None)
+        if stored is None:
+            self.cache.forget(tracker.sender_id)  # built or written elsewhere: read it again
+        else:
+            self.cache.saved(tracker.sender_id, tracker, stored)
 
     def _additional_events(self, session: Session, tracker: DialogueStateTracker) -> Iterator:
         # Rasa counts the stored events of the latest session on every save; for a tracker
         # the cache lent out, it knows that count while nothing else has written since.
+        self._stored.pop(tracker.sender_id, None)
         lent = self.cache.lent_at(tracker.sender_id, tracker)
         if lent is not None:
             fingerprint, stored = lent
             if tracker_events.fingerprint(session.connection(), tracker.sender_id) == fingerprint:
-                return itertools.islice(tracker.events, stored, len(tracker.events))
+                added = itertools.islice(tracker.events, stored, len(tracker.events))
+                return self._added_and_noted(session, tracker.sender_id, added, fingerprint)
         return super()._additional_events(session, tracker)
+
+    def _added_and_noted(
+        self, session: Session, sender_id: str, added: Iterator, before: Fingerprint
+    ) -> Iterator:
+        """The events to add; once Rasa has added them all, the fingerprint they make."""
+        yield from added
+        rows = [row for row in session.new if isinstance(row, self.SQLEvent)]
+        session.flush()  # the rows get their ids (Rasa's commit would flush them anyway)
+        ids = [row.id for row in rows]
+        count, highest = before
+        known = [*ids, *([] if highest is None else [highest])]
+        self._stored[sender_id] = (count + len(ids), max(known, default=None))
 
     def fingerprint(self, sender_id: str) -> Fingerprint:
         with self.engine.connect() as db:
