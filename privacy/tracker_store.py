@@ -102,7 +102,11 @@ class ErasingSQLTrackerStore(SQLTrackerStore):
             ERASURES.labels(store="tracker").inc()
             logger.info("privacy.erasure.tracker events_deleted=%d", deleted)
             return
-        await super().save(tracker)
+        try:
+            await super().save(tracker)
+        except BaseException:
+            self._stored.pop(tracker.sender_id, None)  # noted, but the commit failed
+            raise
         # Nothing touches the database after Rasa's commit: an error then would refuse a
         # stored turn, and the client would send it again (stored twice). What the rows
         # now hold was noted inside the transaction, by `_added_and_noted`.
