@@ -7,8 +7,8 @@ training is timed five times, each step after the one before, as a trainer meets
 2. after a change to one answer's wording only (`make train`);
 3. after one new training example, as `make label` adds it (`make train`: Rasa reuses the
    dialogue policies, whose data did not change);
-4. after another, fine-tuning the last model instead (`make train-fast`);
-5. with nothing changed (Rasa skips training).
+4. with nothing changed since that training (Rasa restores every component from its cache);
+5. after another example, fine-tuning the last model instead (`make train-fast`).
 
 ``run()`` returns the Markdown section; ``python -m bench.training`` prints it.
 """
@@ -79,8 +79,8 @@ STEPS: List[Tuple[str, Callable[[Path], None] | None, Sequence[str]]] = [
     ("full training, empty cache (fresh clone)", None, ()),
     ("one answer reworded (`make train`)", _reword_an_answer, ()),
     ("one new training example (`make label`, then `make train`)", _add_example(0), ()),
+    ("nothing changed (`make train` again, or `make run` after it)", None, ()),
     ("one more example, fine-tuned (`make train-fast`)", _add_example(1), FINETUNE),
-    ("nothing changed", None, ()),
 ]
 
 
