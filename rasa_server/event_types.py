@@ -16,6 +16,8 @@ from typing import Callable, Dict, Type
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
 
+from rasa_server.wrapping import wrap_once
+
 _FOUND: Dict[str, Type[Event]] = {}
 Resolve = Callable[..., Type[Event] | None]
 
@@ -43,7 +45,4 @@ def remembering(resolve_by_type: Resolve) -> Resolve:
 
 def install() -> None:
     """Replace `Event.resolve_by_type` (once; safe to call again)."""
-    current = Event.resolve_by_type
-    if getattr(current, "__wrapped__", None) is not None:
-        return
-    Event.resolve_by_type = staticmethod(remembering(current))
+    wrap_once(Event, "resolve_by_type", remembering, static=True)

@@ -20,6 +20,8 @@ import functools
 import logging
 from typing import Any, Awaitable, Callable
 
+from rasa_server.wrapping import wrap_once
+
 logger = logging.getLogger(__name__)
 
 # Intents whose fixed answers no flow may hold back; the desk marks them in transcripts.
@@ -61,7 +63,4 @@ def install() -> None:
     """Wrap Rasa's message processor's prediction loop (once; safe to call again)."""
     from rasa.core.processor import MessageProcessor
 
-    current = MessageProcessor._run_prediction_loop
-    if getattr(current, "__wrapped__", None) is not None:
-        return
-    MessageProcessor._run_prediction_loop = answering_safety_while_paused(current)
+    wrap_once(MessageProcessor, "_run_prediction_loop", answering_safety_while_paused)

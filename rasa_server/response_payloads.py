@@ -14,6 +14,8 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable, Dict
 
+from rasa_server.wrapping import wrap_once
+
 Interpolate = Callable[[str, Dict[str, Any]], str]
 
 
@@ -31,7 +33,4 @@ def install() -> None:
     """Wrap Rasa's response interpolator (once; safe to call again)."""
     from rasa.core.nlg import interpolator
 
-    current = interpolator.interpolate_text
-    if getattr(current, "__wrapped__", None) is not None:
-        return
-    interpolator.interpolate_text = leaving_intent_payloads(current)
+    wrap_once(interpolator, "interpolate_text", leaving_intent_payloads)

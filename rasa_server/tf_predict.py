@@ -19,6 +19,8 @@ from typing import Any, Callable, Dict, Tuple
 
 import numpy as np
 
+from rasa_server.wrapping import wrap_once
+
 Predict = Callable[[Any, Tuple[np.ndarray, ...]], Dict[str, Any]]
 
 
@@ -59,7 +61,4 @@ def install() -> None:
     """Wrap Rasa's `RasaModel._rasa_predict` (once; safe to call again)."""
     from rasa.utils.tensorflow.models import RasaModel
 
-    current = RasaModel._rasa_predict
-    if getattr(current, "__wrapped__", None) is not None:
-        return
-    RasaModel._rasa_predict = through_the_compiled_graph(current)
+    wrap_once(RasaModel, "_rasa_predict", through_the_compiled_graph)
