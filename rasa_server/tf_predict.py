@@ -34,10 +34,12 @@ def through_the_compiled_graph(rasa_predict: Predict) -> Predict:
         compiled = model._tf_predict_step
         if compiled is None or model._run_eagerly:
             return rasa_predict(model, batch_in)  # the first call compiles the graph
-        graph = getattr(model, "_compiled_graph", None)
-        if graph is None:
-            graph = model._compiled_graph = compiled.get_concrete_function()
-        (specs,), _ = graph.structured_input_signature
+        found = getattr(model, "_compiled_graph", None)
+        if found is None:
+            graph = compiled.get_concrete_function()
+            (signature,), _ = graph.structured_input_signature
+            found = model._compiled_graph = graph, signature
+        graph, specs = found
         if len(specs) != len(batch_in) or not all(
             spec.shape.is_compatible_with(array.shape)
             for spec, array in zip(specs, batch_in, strict=True)
