@@ -119,7 +119,6 @@ class ErasingSQLTrackerStore(SQLTrackerStore):
     def _additional_events(self, session: Session, tracker: DialogueStateTracker) -> Iterator:
         # Rasa counts the stored events of the latest session on every save; for a tracker
         # the cache lent out, it knows that count while nothing else has written since.
-        self._stored.pop(tracker.sender_id, None)
         lent = self.cache.lent_at(tracker.sender_id, tracker)
         if lent is not None:
             fingerprint, stored = lent
