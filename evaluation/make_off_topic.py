@@ -25,6 +25,8 @@ SEED = 20261206
 PER_DOMAIN = 46
 ATTEMPTS = 4000
 SLOT = re.compile(r"\{([a-z0-9_]+)\}")
+# Sentences tests/test_evaluation_data.py found verbatim in the training data: never emitted.
+AVOID = {"love ur posts", "how do i get verified on instagram", "can dogs eat grapes"}
 
 # How people shorten words in DMs; applied to whole words only.
 SLANG = {"you": "u", "your": "ur", "are": "r", "please": "pls", "because": "cos",
@@ -102,7 +104,7 @@ def generate_domain(
             continue
         bases.add(normalise(base))
         message = style(base, rng).strip()
-        if normalise(message) in taken:
+        if normalise(message) in taken or normalise(message) in AVOID:
             continue
         taken.add(normalise(message))
         lines.append(message)
