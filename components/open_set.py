@@ -1,0 +1,137 @@
+"""Answer a topic only when the message is about it: off-topic, "did you mean", or answer.
+
+Two opinions reach this component: the classifiers' (DIET's intent, the ResponseSelector's
+topic: `topic_labels.label_distribution`) and the linear model's, which was also taught
+thousands of everyday off-topic messages (`linear_topics.py`). Each alone is confidently
+wrong in its own way: DIET gives "is 5g dangerous" the age rule at 1.0, the linear model
+misses more careers questions. Their average is calibrated by agreement: a label both
+believe scores high, a label only one believes scores at most about half.
+
+- If off-topic is the most likely label by ``off_topic_margin``, the message is
+  ``out_of_scope`` (the assistant says what it covers; it does not ask to rephrase); if a
+  topic is close behind, "did you mean" offers the topics.
+- If the best label is not clearly ahead (below ``min_confidence`` or within ``min_margin``
+  of the next), the message becomes ``nlu_fallback`` with ``topic_candidates``: the
+  dialogue asks "did you mean ...?" with those topics.
+- Otherwise the best label is the answer, with the averaged confidence.
+
+A message the unknown-words check already took as not understood stays so unless the
+linear model is sure it is off-topic. Safety intents are never decided here: the safety
+phrase floor and DIET's safety predictions pass through unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Tuple
+
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.constants import INTENT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.learned_json import LearnedJsonComponent
+from components.linear_topics import LINEAR_TOPICS
+from components.topic_labels import (
+    NOT_UNDERSTOOD,
+    is_topic,
+    label_distribution,
+    responses_by_topic,
+    select_topic,
+    set_intent,
+)
+from rasa_server.paused_safety import SAFETY_INTENTS
+
+OFF_TOPIC = "out_of_scope"
+# The parse key the dialogue reads for "did you mean" (actions/not_understood.py).
+TOPIC_CANDIDATES = "topic_candidates"
+MAX_CANDIDATES = 3
+# Plain intents worth offering as "did you mean": they have a title and an answer.
+# Greetings, yes/no and thanks are never what someone meant by a question.
+NOT_CANDIDATES = frozenset({"greet", "goodbye", "thank", "affirm", "deny", OFF_TOPIC})
+
+
+def blended(classifiers: Dict[str, float], linear: Dict[str, float]) -> List[Tuple[str, float]]:
+    """Both opinions averaged, best first."""
+    labels = set(classifiers) | set(linear)
+    scores = {k: (classifiers.get(k, 0.0) + linear.get(k, 0.0)) / 2 for k in labels}
+    return sorted(scores.items(), key=lambda item: item[1], reverse=True)
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class OpenSetDecision(LearnedJsonComponent):
+    FILE = "topic_responses.json"
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {
+            "min_confidence": 0.15,
+            "min_margin": 0.02,
+            "off_topic_margin": 0.05,
+            "min_candidate": 0.05,
+            "sure_off_topic": 0.6,
+        }
+
+    def use(self, learned: Dict[str, List[Dict[str, Any]]] | None) -> None:
+        self._responses = learned or {}
+
+    def train(self, training_data: TrainingData) -> Resource:
+        return self.keep(responses_by_topic(training_data.responses))
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            linear = message.get(LINEAR_TOPICS)
+            if linear:
+                self._decide(message, linear)
+        return messages
+
+    def _decide(self, message: Message, linear: Dict[str, float]) -> None:
+        intent = (message.get(INTENT) or {}).get("name")
+        if intent in SAFETY_INTENTS:
+            return
+        if intent == NOT_UNDERSTOOD and linear.get(OFF_TOPIC, 0.0) < self._setting(
+            "sure_off_topic"
+        ):
+            return  # not understood (made-up words, a language never taught): rephrase
+        ranked = blended(label_distribution(message), linear)
+        best, confidence = ranked[0]
+        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+        if best in SAFETY_INTENTS:
+            set_intent(message, best, confidence)
+        elif best == OFF_TOPIC:
+            # Off-topic only when clearly ahead of every topic; else offer the topics.
+            close = confidence - runner_up < self._setting("off_topic_margin")
+            self._ask(message, ranked, OFF_TOPIC) if close else set_intent(
+                message, OFF_TOPIC, confidence
+            )
+        elif confidence < self._setting("min_confidence") or (
+            confidence - runner_up < self._setting("min_margin")
+        ):
+            self._ask(message, ranked, NOT_UNDERSTOOD)
+        elif is_topic(best) and best in self._responses:
+            select_topic(message, best, confidence, self._responses[best])
+        elif not is_topic(best):
+            set_intent(message, best, confidence)
+        else:
+            self._ask(message, ranked, NOT_UNDERSTOOD)
+
+    def _setting(self, name: str) -> float:
+        return float(self._config[name])
+
+    def _ask(self, message: Message, ranked: List[Tuple[str, float]], otherwise: str) -> None:
+        """Not sure: offer the likeliest topics ("did you mean"); with none that fit, the
+        intent `otherwise` (off-topic, or not understood)."""
+        floor = self._setting("min_candidate")
+        candidates = [
+            label
+            for label, score in ranked
+            if score >= floor
+            and label not in NOT_CANDIDATES
+            and label not in SAFETY_INTENTS
+            and (not is_topic(label) or label in self._responses)
+        ][:MAX_CANDIDATES]
+        if not candidates:
+            set_intent(message, otherwise, ranked[0][1])
+            return
+        set_intent(message, NOT_UNDERSTOOD, ranked[0][1])
+        message.set(TOPIC_CANDIDATES, candidates, add_to_output=True)

@@ -1,0 +1,197 @@
+"""Open-set understanding: the linear opinion (components/linear_topics.py) and the decision
+that weighs it against the classifiers' (components/open_set.py)."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+import pytest
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.linear_topics import LINEAR_TOPICS, LinearTopicClassifier
+from components.open_set import TOPIC_CANDIDATES, OpenSetDecision
+
+CONTEXT = ExecutionContext(graph_schema=None, model_id="test")
+CAREERS = {
+    "faq/process_vetting": ["how long does vetting take", "what happens in vetting"],
+    "faq/eligibility_age": ["am i too old to apply", "can i apply at 17"],
+    "greet": ["hello there", "hi"],
+}
+BACKGROUND = ["is 5g dangerous", "transfer money to my savings", "weather in leeds tomorrow"]
+RESPONSES = {
+    "utter_faq/process_vetting": [{"text": "Vetting takes a while."}],
+    "utter_faq/eligibility_age": [{"text": "You can apply at 17."}],
+}
+
+
+def example(text: str, label: str, background: bool = False) -> Message:
+    intent, _, topic = label.partition("/")
+    data: Dict[str, Any] = {TEXT: text, INTENT: intent}
+    if topic:
+        data["intent_response_key"] = label
+    if background:
+        data["metadata"] = {"intent": {"background": True}}
+    return Message(data)
+
+
+def training_data() -> TrainingData:
+    examples = [example(t, label) for label, texts in CAREERS.items() for t in texts]
+    examples += [example(t, "out_of_scope", background=True) for t in BACKGROUND]
+    examples.append(example("what is your favourite film", "out_of_scope"))
+    data = TrainingData(examples, responses=RESPONSES)
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process_training_data(data)
+    return data
+
+
+@pytest.fixture
+def linear(tmp_path) -> LinearTopicClassifier:
+    storage, resource = LocalModelStorage(tmp_path), Resource("linear")
+    config = LinearTopicClassifier.get_default_config()
+    LinearTopicClassifier.create(config, storage, resource, CONTEXT).train(training_data())
+    return LinearTopicClassifier.load(config, storage, resource, CONTEXT)
+
+
+def test_the_rest_of_the_pipeline_trains_without_the_background(linear):
+    kept = linear.process_training_data(training_data()).training_examples
+    texts = {m.get(TEXT) for m in kept}
+    assert not texts & set(BACKGROUND)
+    assert "what is your favourite film" in texts  # hand-written off-topic examples stay
+    assert len(kept) == sum(len(t) for t in CAREERS.values()) + 1
+    assert linear.process_training_data(training_data()).responses == RESPONSES
+
+
+def test_the_linear_model_learned_the_background_too(linear):
+    messages = [Message({TEXT: "is 5g dangerous to me"}), Message({TEXT: "how long is vetting"})]
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process(messages)
+    off, careers = linear.process(messages)
+    assert max(off.get(LINEAR_TOPICS), key=off.get(LINEAR_TOPICS).get) == "out_of_scope"
+    assert max(careers.get(LINEAR_TOPICS), key=careers.get(LINEAR_TOPICS).get) == (
+        "faq/process_vetting"
+    )
+    assert sum(off.get(LINEAR_TOPICS).values()) == pytest.approx(1.0)
+
+
+@pytest.fixture
+def decision(tmp_path) -> OpenSetDecision:
+    storage, resource = LocalModelStorage(tmp_path), Resource("open_set")
+    config = OpenSetDecision.get_default_config()
+    OpenSetDecision.create(config, storage, resource, CONTEXT).train(training_data())
+    return OpenSetDecision.load(config, storage, resource, CONTEXT)
+
+
+def parsed(
+    intents: Dict[str, float], topics: Dict[str, float], linear: Dict[str, float]
+) -> Message:
+    """A message as the classifiers and the linear model left it."""
+    ranking = [{"name": n, "confidence": c} for n, c in intents.items()]
+    message = Message({TEXT: "a question"})
+    message.set(INTENT, ranking[0], add_to_output=True)
+    message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+    message.set(
+        "response_selector",
+        {
+            "faq": {
+                "response": {"intent_response_key": max(topics, key=topics.get)},
+                "ranking": [{"intent_response_key": k, "confidence": c} for k, c in topics.items()],
+            }
+        }
+        if topics
+        else {},
+        add_to_output=True,
+    )
+    message.set(LINEAR_TOPICS, linear)
+    return message
+
+
+def decide(decision: OpenSetDecision, message: Message) -> Message:
+    [message] = decision.process([message])
+    return message
+
+
+def topic_of(message: Message) -> str:
+    return message.get("response_selector")["faq"]["response"]["intent_response_key"]
+
+
+def test_both_opinions_agree_the_topic_is_answered(decision):
+    message = decide(
+        decision,
+        parsed({"faq": 0.99}, {"faq/process_vetting": 0.9}, {"faq/process_vetting": 0.8}),
+    )
+    assert message.get(INTENT)["name"] == "faq"
+    assert topic_of(message) == "faq/process_vetting"
+    # the topic ranking is rescaled to add up to one: DIET's 0.99 all goes to vetting
+    assert message.get(INTENT)["confidence"] == pytest.approx((0.99 + 0.8) / 2)
+    assert message.get(TOPIC_CANDIDATES) is None
+
+
+def test_a_confident_classifier_is_overruled_when_the_linear_model_sees_off_topic(decision):
+    # "is 5g dangerous": DIET said the age rule at 1.0
+    message = decide(
+        decision,
+        parsed(
+            {"faq": 1.0},
+            {"faq/eligibility_age": 0.4, "faq/process_vetting": 0.3, "faq/life_salary": 0.3},
+            {"out_of_scope": 0.9},
+        ),
+    )
+    assert message.get(INTENT)["name"] == "out_of_scope"
+    assert [r["name"] for r in message.get(INTENT_RANKING_KEY)] == ["out_of_scope"]
+
+
+def test_a_close_call_asks_did_you_mean_with_the_likely_topics(decision):
+    message = decide(
+        decision,
+        parsed(
+            {"faq": 0.9, "greet": 0.1},
+            {"faq/process_vetting": 0.5, "faq/eligibility_age": 0.5},
+            {"faq/eligibility_age": 0.45, "faq/process_vetting": 0.44, "greet": 0.11},
+        ),
+    )
+    assert message.get(INTENT)["name"] == "nlu_fallback"
+    assert message.get(TOPIC_CANDIDATES) == ["faq/eligibility_age", "faq/process_vetting"]
+
+
+def test_off_topic_only_a_little_ahead_of_a_topic_offers_the_topics(decision):
+    topics = {"faq/eligibility_age": 0.3, "faq/life_salary": 0.4, "faq/process_vetting": 0.3}
+    linear = {"out_of_scope": 0.68, "faq/eligibility_age": 0.32}
+    message = decide(decision, parsed({"faq": 1.0}, topics, linear))
+    assert message.get(INTENT)["name"] == "nlu_fallback"
+    # life_salary has no answer in this model, so it is not offered
+    assert message.get(TOPIC_CANDIDATES) == ["faq/eligibility_age", "faq/process_vetting"]
+
+
+def test_greetings_and_off_topic_are_never_offered_as_did_you_mean(decision):
+    message = decide(
+        decision,
+        parsed({"greet": 0.5, "faq": 0.5}, {"faq/process_vetting": 0.3}, {"out_of_scope": 0.45}),
+    )
+    assert "greet" not in (message.get(TOPIC_CANDIDATES) or [])
+    assert "out_of_scope" not in (message.get(TOPIC_CANDIDATES) or [])
+
+
+@pytest.mark.parametrize("intent", ["distress", "report_threat", "abuse"])
+def test_safety_intents_pass_through_unchanged(decision, intent):
+    message = decide(decision, parsed({intent: 0.6, "faq": 0.4}, {}, {"out_of_scope": 0.99}))
+    assert message.get(INTENT) == {"name": intent, "confidence": 0.6}
+
+
+def test_not_understood_stays_so_unless_surely_off_topic(decision):
+    unsure = parsed({"nlu_fallback": 0.7, "faq": 0.3}, {}, {"out_of_scope": 0.4, "greet": 0.3})
+    assert decide(decision, unsure).get(INTENT)["name"] == "nlu_fallback"
+    assert decide(decision, unsure).get(TOPIC_CANDIDATES) is None
+    sure = parsed({"nlu_fallback": 0.7, "faq": 0.3}, {}, {"out_of_scope": 0.9})
+    assert decide(decision, sure).get(INTENT)["name"] == "out_of_scope"
+
+
+def test_a_message_without_the_linear_opinion_is_left_alone(decision):
+    message = parsed({"faq": 0.99}, {"faq/process_vetting": 0.9}, {})
+    message.set(LINEAR_TOPICS, None)
+    before: List[Any] = [message.get(INTENT), topic_of(message)]
+    message = decide(decision, message)
+    assert [message.get(INTENT), topic_of(message)] == before
