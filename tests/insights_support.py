@@ -159,3 +159,46 @@ def add_handoff(
         )
         store.set_delivery(message, "delivered")
     return handoff_id
+
+
+def instagram(index: int) -> str:
+    return f"{SECRET_SENDER}-ig{index}"
+
+
+def hand_counted(noon1: float, noon2: float) -> List[Conversation]:
+    """The conversations tests/test_insights.py counts by hand (see its docstring)."""
+    found: List[Conversation] = []
+    for index in range(5):
+        steps: List[Step] = [("faq", "process_vetting"), ("intent", "out_of_scope")]
+        if index == 0:
+            steps.append(("faq", "eligibility_age"))
+        if index in (1, 2):
+            steps += [("intent", "request_human"), ("handoff",)]
+        found.append(Conversation(instagram(index), "instagram", noon1 + index * 60, steps))
+    found.append(
+        Conversation(
+            f"{SECRET_SENDER}-w0",
+            "socketio",
+            noon1,
+            [("faq", "process_vetting"), ("search", "technology", "London", 0)],
+        )
+    )
+    found.append(
+        Conversation(
+            f"{SECRET_SENDER}-w1",
+            "socketio",
+            noon1,
+            [("faq", "process_vetting"), ("search", "any", "anywhere", 3)],
+        )
+    )
+    for index in range(5):
+        steps = [
+            ("faq", "process_vetting"),
+            ("faq", "pay_salary"),
+            ("intent", "nlu_fallback"),
+            ("did_you_mean",),
+        ]
+        if index == 0:
+            steps.append(("intent", "distress"))
+        found.append(Conversation(f"{SECRET_SENDER}-d{index}", "socketio", noon2, steps))
+    return found

@@ -25,10 +25,11 @@ from privacy import desk_records, tracker_events
 from tests.insights_support import (
     SECRET_SENDER,
     SECRET_TEXT,
-    Conversation,
     add_conversations,
     add_handoff,
     create_events_table,
+    hand_counted,
+    instagram,
     steps_rows,
     utc,
     write,
@@ -38,48 +39,6 @@ from tests.production.services import POSTGRES_URL, fresh_postgres_database
 DAY1, DAY2 = "2026-11-02", "2026-11-03"
 NOON1, NOON2 = utc(f"{DAY1}T10:00:00"), utc(f"{DAY2}T10:00:00")
 AFTER = utc("2026-11-04T12:00:00")  # when the roll-up runs
-
-
-def instagram(index: int) -> str:
-    return f"{SECRET_SENDER}-ig{index}"
-
-
-def fixture_conversations() -> list[Conversation]:
-    found = []
-    for index in range(5):
-        steps: list = [("faq", "process_vetting"), ("intent", "out_of_scope")]
-        if index == 0:
-            steps.append(("faq", "eligibility_age"))
-        if index in (1, 2):
-            steps += [("intent", "request_human"), ("handoff",)]
-        found.append(Conversation(instagram(index), "instagram", NOON1 + index * 60, steps))
-    found.append(
-        Conversation(
-            f"{SECRET_SENDER}-w0",
-            "socketio",
-            NOON1,
-            [("faq", "process_vetting"), ("search", "technology", "London", 0)],
-        )
-    )
-    found.append(
-        Conversation(
-            f"{SECRET_SENDER}-w1",
-            "socketio",
-            NOON1,
-            [("faq", "process_vetting"), ("search", "any", "anywhere", 3)],
-        )
-    )
-    for index in range(5):
-        steps = [
-            ("faq", "process_vetting"),
-            ("faq", "pay_salary"),
-            ("intent", "nlu_fallback"),
-            ("did_you_mean",),
-        ]
-        if index == 0:
-            steps.append(("intent", "distress"))
-        found.append(Conversation(f"{SECRET_SENDER}-d{index}", "socketio", NOON2, steps))
-    return found
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -98,7 +57,7 @@ def rollup(database: str) -> Iterator[Rollup]:
     engine = make_engine(database)
     create_events_table(engine)
     migrate(database)
-    add_conversations(engine, fixture_conversations())
+    add_conversations(engine, hand_counted(NOON1, NOON2))
     store = Store(database)
     # Five handoffs on day 1 in office hours (reply promised within 30 minutes).
     times = [(2, 5), (4, 10), (6, 15), (8, 20), (10, 60)]
