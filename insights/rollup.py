@@ -39,6 +39,8 @@ KEY_BATCH = 5000
 # Event ids below the last run's highest that are read again: a save that took an id before
 # the last run but committed after it is still counted.
 LOOKBACK_IDS = 5000
+# The advisory lock that keeps roll-ups from running at once ("insights" in ASCII).
+LOCK_KEY = 0x696E736967687473
 EVENT_COLUMNS = ("id", "sender_id", "type_name", "timestamp", "action_name", "data")
 # The columns the roll-up reads of rasa.core.tracker_store.SQLTrackerStore.SQLEvent (Rasa 3.6).
 events = sa.Table(
@@ -61,8 +63,11 @@ class RollupResult:
     handoffs: int = 0
     days_rebuilt: Set[str] = field(default_factory=set)
     seconds: float = 0.0
+    skipped: bool = False
 
     def line(self) -> str:
+        if self.skipped:
+            return "insights roll-up: skipped, another one is running"
         return (
             f"insights roll-up: {self.senders} applicants read again, {self.conversations} "
             f"conversations, {self.erased} erased, {self.handoffs} open handoffs, "
@@ -94,6 +99,9 @@ class Rollup:
         result = RollupResult()
         opens = self.first_open_day(now)
         with self.insights.begin() as out:
+            if not _only_one_running(out):
+                result.skipped = True
+                return result
             if sa.inspect(self.tracker).has_table("events"):
                 self._new_events(out, opens, result)
                 self._erased(out, opens, result)
@@ -215,6 +223,16 @@ class Rollup:
             return created + self.settings.office.reply_minutes * 60
         opening = self.office.next_opening(moment)
         return datetime.combine(opening.date(), self.office.closes, self.office.zone).timestamp()
+
+
+def _only_one_running(out: Connection) -> bool:
+    """Several desk replicas may each run the roll-up: on PostgreSQL one at a time runs, the
+    others skip (a transaction-scoped advisory lock). SQLite writers queue on the file anyway."""
+    if out.dialect.name != "postgresql":
+        return True
+    return bool(
+        out.execute(sa.text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK_KEY}).scalar()
+    )
 
 
 def _chunks(items: Sequence, size: int) -> Iterator[List]:

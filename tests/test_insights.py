@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from desk.settings import OfficeHoursSettings
 from desk.storage import Store, make_engine, migrate
 from insights.figures import FEWER_THAN_5, BadRange, Range, figures
-from insights.rollup import Rollup
+from insights.rollup import LOCK_KEY, Rollup
 from insights.settings import InsightsSettings
 from privacy import desk_records, tracker_events
 from tests.insights_support import (
@@ -217,3 +217,13 @@ def test_bad_ranges_are_refused(start: str, end: str | None) -> None:
 
 def test_a_whole_year_is_allowed() -> None:
     assert Range.parse("2025-01-01", "2026-01-01").days == 366
+
+
+def test_one_roll_up_at_a_time_on_postgresql(rollup: Rollup) -> None:
+    if rollup.insights.dialect.name != "postgresql":
+        pytest.skip("SQLite writers queue on the file")
+    with rollup.insights.begin() as other:
+        other.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+        assert rollup.run(AFTER).skipped
+    assert not rollup.run(AFTER).skipped
+    assert read(rollup, DAY1, DAY1)["conversations"] == 7
