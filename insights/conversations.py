@@ -69,6 +69,7 @@ class Conversation:
     topics: Counter = field(default_factory=Counter)
     searches: List[Search] = field(default_factory=list)
     last_at: float = 0.0
+    last_id: int = 0  # its newest stored event: unchanged conversations are not rewritten
 
 
 def topic_of(parse: Dict[str, Any]) -> str:
@@ -107,7 +108,7 @@ def summarise(events: Sequence[Event], zone: ZoneInfo) -> List[Conversation]:
 
 
 def _summarise_session(session: List[Event], zone: ZoneInfo) -> Conversation:
-    conversation = Conversation(key=session[0].id)
+    conversation = Conversation(key=session[0].id, last_id=session[-1].id)
     searching: Search | None = None
     last_intent = ""
     for event in session:

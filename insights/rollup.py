@@ -70,7 +70,7 @@ class RollupResult:
             return "insights roll-up: skipped, another one is running"
         return (
             f"insights roll-up: {self.senders} applicants read again, {self.conversations} "
-            f"conversations, {self.erased} erased, {self.handoffs} open handoffs, "
+            f"conversations new or changed, {self.erased} erased, {self.handoffs} open handoffs, "
             f"{len(self.days_rebuilt)} days rebuilt in {self.seconds:.1f} s"
         )
 
@@ -143,30 +143,38 @@ class Rollup:
             by_sender[row.sender_id].append(
                 Event(row.id, row.type_name, row.timestamp, row.action_name, row.data)
             )
-        found = [
+        summarised = [
             item
             for sender_events in by_sender.values()
             for item in summarise(sender_events, self.zone)
             if item.day >= opens
         ]
-        before = store.ledger_days(out, (item.key for item in found))
-        result.days_rebuilt.update(before.values())
+        before = store.ledger_entries(out, (item.key for item in summarised))
+        found = [item for item in summarised if before.get(item.key) != (item.day, item.last_id)]
+        changed = [key for key in (item.key for item in found) if key in before]
+        result.days_rebuilt.update(before[key][0] for key in changed)
         result.days_rebuilt.update(item.day for item in found)
-        store.forget_conversations(out, before)
+        store.forget_conversations(out, changed)
         store.write_conversations(out, found)
         result.conversations += len(found)
 
     def _erased(self, out: Connection, opens: str, result: RollupResult) -> None:
         """Open conversations whose first event is no longer stored were erased."""
         ledger = store.conversations
-        kept = out.execute(sa.select(ledger.c.key, ledger.c.day).where(ledger.c.day >= opens))
-        days = {int(key): str(day) for key, day in kept}
-        gone: List[int] = []
-        with self.tracker.connect() as db:
-            for batch in _chunks(list(days), KEY_BATCH):
-                found = db.execute(sa.select(events.c.id).where(events.c.id.in_(batch)))
-                present = {int(row[0]) for row in found}
-                gone.extend(key for key in batch if key not in present)
+        open_rows = sa.select(ledger.c.key, ledger.c.day).where(ledger.c.day >= opens)
+        if self.settings.tracker_db_url == self.settings.insights_db_url:
+            # One anti-join, by primary key, where both tables are.
+            missing = open_rows.where(~sa.exists().where(events.c.id == ledger.c.key))
+            days = {int(key): str(day) for key, day in out.execute(missing)}
+            gone = list(days)
+        else:
+            days = {int(key): str(day) for key, day in out.execute(open_rows)}
+            gone = []
+            with self.tracker.connect() as db:
+                for batch in _chunks(list(days), KEY_BATCH):
+                    found = db.execute(sa.select(events.c.id).where(events.c.id.in_(batch)))
+                    present = {int(row[0]) for row in found}
+                    gone.extend(key for key in batch if key not in present)
         store.forget_conversations(out, gone)
         result.erased = len(gone)
         result.days_rebuilt.update(days[key] for key in gone)

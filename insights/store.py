@@ -42,6 +42,7 @@ conversations = sa.Table(
     sa.Column("day", sa.String(10), nullable=False, index=True),
     sa.Column("channel", sa.String(64), nullable=False),
     sa.Column("last_at", sa.Float, nullable=False),
+    sa.Column("last_id", sa.BigInteger, nullable=False),
     *_counts("messages", "handed_off", *MESSAGE_KINDS),
 )
 conversation_topics = sa.Table(
@@ -124,14 +125,14 @@ def write_state(db: Connection, name: str, value: float) -> None:
     db.execute(state.insert().values(name=name, value=value))
 
 
-def ledger_days(db: Connection, keys: Iterable[int]) -> Dict[int, str]:
+def ledger_entries(db: Connection, keys: Iterable[int]) -> Dict[int, tuple[str, int]]:
+    """The day and newest event id the ledger holds for these conversations."""
     chosen = list(keys)
     if not chosen:
         return {}
-    query = sa.select(conversations.c.key, conversations.c.day).where(
-        conversations.c.key.in_(chosen)
-    )
-    return {int(key): str(day) for key, day in db.execute(query)}
+    c = conversations.c
+    query = sa.select(c.key, c.day, c.last_id).where(c.key.in_(chosen))
+    return {int(key): (str(day), int(last)) for key, day, last in db.execute(query)}
 
 
 def forget_conversations(db: Connection, keys: Iterable[int]) -> None:
@@ -153,6 +154,7 @@ def write_conversations(db: Connection, found: List[Conversation]) -> None:
             {
                 **where,
                 "last_at": item.last_at,
+                "last_id": item.last_id,
                 "messages": item.messages,
                 "handed_off": int(item.handed_off),
                 **{kind: getattr(item, kind) for kind in MESSAGE_KINDS},

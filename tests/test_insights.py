@@ -10,6 +10,7 @@ understood once and shown "did you mean"; one of them writes a distress message.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
@@ -227,3 +228,22 @@ def test_one_roll_up_at_a_time_on_postgresql(rollup: Rollup) -> None:
         assert rollup.run(AFTER).skipped
     assert not rollup.run(AFTER).skipped
     assert read(rollup, DAY1, DAY1)["conversations"] == 7
+
+
+def test_erasure_is_seen_with_the_insights_tables_in_another_database(
+    rollup: Rollup, tmp_path: Path
+) -> None:
+    own = f"sqlite:///{tmp_path / 'insights.db'}"
+    settings = replace(rollup.settings, insights_db_url=own)
+    apart = Rollup(settings)
+    try:
+        apart.run(AFTER)
+        assert read(apart, DAY1, DAY1)["conversations"] == 7
+        engine = make_engine(settings.tracker_db_url)
+        with engine.begin() as db:
+            tracker_events.erase_sender(db, instagram(4))
+        engine.dispose()
+        assert apart.run(AFTER + 60).erased == 1
+        assert read(apart, DAY1, DAY1)["conversations"] == 6
+    finally:
+        apart.dispose()
