@@ -221,6 +221,11 @@ def run() -> str:
         "| --- | --- | --- |",
         *(f"| {name} | {f['p50']:.0f} | {f['p95']:.0f} |" for name, f in served.items()),
         "",
+        "- Where a run with nothing new spends its time: "
+        + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in idle.steps.items())
+        + "; one day's traffic: "
+        + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in daily.steps.items())
+        + ".",
         f"- Slowest p95: {worst:.0f} ms (target <= {TARGET_MS:.0f} ms for a year).",
         f"- Database size: {sizes['database']:.0f} MB in all; the tracker store's events "
         f"{sizes['events']:.0f} MB; the insights tables {sizes['insights']:.1f} MB "

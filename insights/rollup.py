@@ -64,6 +64,7 @@ class RollupResult:
     days_rebuilt: Set[str] = field(default_factory=set)
     seconds: float = 0.0
     skipped: bool = False
+    steps: Dict[str, float] = field(default_factory=dict)  # seconds each step took
 
     def line(self) -> str:
         if self.skipped:
@@ -102,14 +103,19 @@ class Rollup:
             if not _only_one_running(out):
                 result.skipped = True
                 return result
+            lap = _Laps(result.steps)
             if sa.inspect(self.tracker).has_table("events"):
                 self._new_events(out, opens, result)
+                lap("new events")
                 self._erased(out, opens, result)
+                lap("erasures")
             if sa.inspect(self.desk).has_table(desk_handoffs.name):
                 self._handoffs(out, opens, now, result)
+                lap("handoffs")
             store.rebuild_days(out, {day for day in result.days_rebuilt if day >= opens})
             store.close_days(out, opens)
             store.write_state(out, store.LAST_RUN, now)
+            lap("daily rows")
         result.seconds = time.monotonic() - started
         return result
 
@@ -182,19 +188,19 @@ class Rollup:
     def _handoffs(self, out: Connection, opens: str, now: float, result: RollupResult) -> None:
         """Read the open days' handoffs again: they are claimed and answered after creation."""
         start = datetime.combine(date.fromisoformat(opens), datetime.min.time(), self.zone)
+        m = desk_messages.c
         first_reply = (
-            sa.select(sa.func.min(desk_messages.c.created_at))
-            .where(
-                desk_messages.c.handoff_id == desk_handoffs.c.id,
-                desk_messages.c.kind == "reply",
-                desk_messages.c.delivery == "delivered",
-            )
-            .scalar_subquery()
+            sa.select(m.handoff_id, sa.func.min(m.created_at).label("replied"))
+            .where(m.kind == "reply", m.delivery == "delivered")
+            .group_by(m.handoff_id)
+            .subquery()
         )
         h = desk_handoffs.c
-        query = sa.select(
-            h.id, h.channel, h.reason, h.created_at, h.claimed_at, first_reply.label("replied")
-        ).where(h.created_at >= start.timestamp())
+        query = (
+            sa.select(h.id, h.channel, h.reason, h.created_at, h.claimed_at, first_reply.c.replied)
+            .select_from(desk_handoffs.outerjoin(first_reply, first_reply.c.handoff_id == h.id))
+            .where(h.created_at >= start.timestamp())
+        )
         with self.desk.connect() as db:
             rows = [self._handoff_row(row, now) for row in db.execute(query)]
         out.execute(store.handoffs.delete().where(store.handoffs.c.day >= opens))
@@ -231,6 +237,18 @@ class Rollup:
             return created + self.settings.office.reply_minutes * 60
         opening = self.office.next_opening(moment)
         return datetime.combine(opening.date(), self.office.closes, self.office.zone).timestamp()
+
+
+class _Laps:
+    """Seconds since the previous lap, by step name (for the benchmark's breakdown)."""
+
+    def __init__(self, into: Dict[str, float]) -> None:
+        self.into, self.last = into, time.monotonic()
+
+    def __call__(self, name: str) -> None:
+        now = time.monotonic()
+        self.into[name] = now - self.last
+        self.last = now
 
 
 def _only_one_running(out: Connection) -> bool:
