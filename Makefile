@@ -74,6 +74,10 @@ shell: train ## Chat with the assistant in the terminal
 instagram-setup: install ## Set the Instagram ice breakers from data/instagram_ice_breakers.yml (DRY_RUN=1 prints the request only)
 	$(PY) -m channels.instagram.setup $(if $(DRY_RUN),--dry-run)
 
+.PHONY: insights
+insights: install ## Update the desk's Insights figures now (the desk also does it every minute); cron-safe
+	$(PY) -m insights rollup
+
 .PHONY: purge
 purge: install ## Delete conversations and handoffs inactive for RETENTION_DAYS (default 30); cron-safe (ENDPOINTS=file)
 	$(PY) -m privacy.purge $(if $(ENDPOINTS),--endpoints '$(ENDPOINTS)')

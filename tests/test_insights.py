@@ -10,6 +10,8 @@ understood once and shown "did you mean"; one of them writes a distress message.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
@@ -23,6 +25,7 @@ from insights.figures import FEWER_THAN_5, BadRange, Range, figures
 from insights.rollup import LOCK_KEY, Rollup
 from insights.settings import InsightsSettings
 from privacy import desk_records, tracker_events
+from scripts.stack import ROOT, quiet_env
 from tests.insights_support import (
     SECRET_SENDER,
     SECRET_TEXT,
@@ -247,3 +250,26 @@ def test_erasure_is_seen_with_the_insights_tables_in_another_database(
         assert read(apart, DAY1, DAY1)["conversations"] == 6
     finally:
         apart.dispose()
+
+
+def test_the_command_line_roll_up(rollup: Rollup) -> None:
+    url = rollup.settings.tracker_db_url
+    if not url.startswith("sqlite"):
+        pytest.skip("the same code as above; once is enough for the command line")
+    # A long retention keeps the fixture's November days open today.
+    env = {**quiet_env(), "DESK_DATABASE_URL": url, "TRACKER_DB_URL": url, "RETENTION_DAYS": "400"}
+    done = subprocess.run(
+        [sys.executable, "-m", "insights", "rollup"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("insights roll-up: 12 applicants read again, 12 conver")
+    assert SECRET_SENDER not in done.stdout + done.stderr
+    broken = {**env, "TRACKER_DB_URL": "postgresql://nobody:secret@127.0.0.1:1/none"}
+    failed = subprocess.run(
+        [sys.executable, "-m", "insights", "rollup"],
+        cwd=ROOT, env=broken, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert failed.returncode == 1
+    assert failed.stderr.strip().endswith("insights roll-up failed: OperationalError")
+    assert "secret" not in failed.stderr
