@@ -22,6 +22,7 @@ NOT_UNDERSTOOD = "nlu_fallback"
 DID_YOU_MEAN = "utter_did_you_mean"
 HANDOFF_ACTION = "action_handoff_to_recruiter"
 SEARCH_ACTION = "action_search_vacancies"
+SESSION_START_ACTION = "action_session_start"
 SEARCH_INTENT = "search_vacancies"
 SHOWN_SLOT = "vacancies_shown"
 # Not topics: they have figures of their own (off-topic, not understood, safety).
@@ -85,11 +86,19 @@ def local_day(timestamp: float, zone: ZoneInfo) -> str:
     return datetime.fromtimestamp(timestamp, timezone.utc).astimezone(zone).date().isoformat()
 
 
+def _starts_session(event: Event, current: List[Event]) -> bool:
+    """Rasa starts a session with `action_session_start`, then `session_started`."""
+    if event.type_name == "action" and event.action_name == SESSION_START_ACTION:
+        return True
+    opened = len(current) == 1 and current[0].action_name == SESSION_START_ACTION
+    return event.type_name == "session_started" and not opened
+
+
 def sessions(events: Sequence[Event]) -> Iterable[List[Event]]:
-    """One sender's events, in stored order, cut at each `session_started`."""
+    """One sender's events, in stored order, cut where each session starts."""
     current: List[Event] = []
     for event in events:
-        if event.type_name == "session_started" and current:
+        if current and _starts_session(event, current):
             yield current
             current = []
         current.append(event)

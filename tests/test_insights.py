@@ -15,12 +15,14 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
 from desk.settings import OfficeHoursSettings
 from desk.storage import Store, make_engine, migrate
+from insights.conversations import Event, summarise
 from insights.figures import FEWER_THAN_5, BadRange, Range, figures
 from insights.rollup import LOCK_KEY, Rollup
 from insights.settings import InsightsSettings
@@ -273,3 +275,15 @@ def test_the_command_line_roll_up(rollup: Rollup) -> None:
     assert failed.returncode == 1
     assert failed.stderr.strip().endswith("insights roll-up failed: OperationalError")
     assert "secret" not in failed.stderr
+
+
+def test_a_conversation_is_keyed_by_its_sessions_first_event() -> None:
+    rows = [("action", "action_session_start"), ("session_started", None),
+            ("action", "action_listen"), ("user", None), ("action", "action_session_start"),
+            ("session_started", None), ("user", None)]  # fmt: skip
+    stored = [
+        Event(index, kind, NOON1, action, json.dumps({"input_channel": "rest"}))
+        for index, (kind, action) in enumerate(rows, start=10)
+    ]
+    found = summarise(stored, ZoneInfo("Europe/London"))
+    assert [(item.key, item.last_id, item.messages) for item in found] == [(10, 13, 1), (14, 16, 1)]
