@@ -44,23 +44,8 @@ def register(
 ) -> None:
     """Add the Insights page, the CSV and the API route, and the roll-up loop."""
     settings = InsightsSettings.from_env()
-    zone = ZoneInfo(settings.office.timezone)
-    engine = make_engine(settings.insights_db_url)
-    store.create_tables(engine)
-
-    def today() -> date:
-        return datetime.fromtimestamp(clock(), timezone.utc).astimezone(zone).date()
-
-    def chosen(request: Request) -> Range:
-        last = request.args.get("to") or today().isoformat()
-        first = request.args.get("from")
-        if first is None and request.args.get("to") is None:
-            first = (today() - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
-        return Range.parse(first, last, request.args.get("channel") or None)
-
-    def read(wanted: Range) -> Dict[str, Any]:
-        with engine.connect() as db:
-            return {**figures(db, wanted), "channels": channels(db)}
+    reader = _Reader(settings, clock)
+    chosen, read, zone = reader.chosen, reader.read, reader.zone
 
     @app.get("/insights")
     @signed_in
@@ -69,7 +54,7 @@ def register(
         try:
             wanted = chosen(request)
         except BadRange as error:
-            wanted, problem = Range(today() - timedelta(days=DEFAULT_DAYS - 1), today()), str(error)
+            wanted, problem = reader.default_range(), str(error)
         found = await desk.db(read, wanted)
         return page(
             "insights.html",
@@ -112,6 +97,34 @@ def register(
 
     if settings.rollup_seconds > 0:
         _schedule_rollup(app, desk, settings)
+
+
+class _Reader:
+    """Which days a request asks for, and their figures from the insights tables."""
+
+    def __init__(self, settings: InsightsSettings, clock: Callable[[], float]) -> None:
+        self.zone = ZoneInfo(settings.office.timezone)
+        self.clock = clock
+        self.engine = make_engine(settings.insights_db_url)
+        store.create_tables(self.engine)
+
+    def today(self) -> date:
+        return datetime.fromtimestamp(self.clock(), timezone.utc).astimezone(self.zone).date()
+
+    def default_range(self) -> Range:
+        """The last 7 days, today included."""
+        return Range(self.today() - timedelta(days=DEFAULT_DAYS - 1), self.today())
+
+    def chosen(self, request: Request) -> Range:
+        first, last = request.args.get("from"), request.args.get("to")
+        if first is None and last is None:
+            default = self.default_range()
+            first, last = default.start.isoformat(), default.end.isoformat()
+        return Range.parse(first, last or self.today().isoformat(), request.args.get("channel"))
+
+    def read(self, wanted: Range) -> Dict[str, Any]:
+        with self.engine.connect() as db:
+            return {**figures(db, wanted), "channels": channels(db)}
 
 
 def _schedule_rollup(app: Sanic, desk: Desk, settings: InsightsSettings) -> None:

@@ -41,7 +41,8 @@ class Range:
             raise BadRange("'to' must not be before 'from'.")
         if (last - first).days + 1 > MAX_DAYS:
             raise BadRange(f"A range can cover at most {MAX_DAYS} days.")
-        if channel is not None and not (0 < len(channel) <= 64 and channel.isprintable()):
+        channel = channel or None  # the page's "All"
+        if channel is not None and not (len(channel) <= 64 and channel.isprintable()):
             raise BadRange("'channel' must be a channel name such as instagram or socketio.")
         return cls(first, last, channel or None)
 
