@@ -14,7 +14,7 @@ RASA := $(VENV)/bin/rasa
 SPACY_MODEL := var/spacy/en_careers
 SOCKETIO_CLIENT_VERSION := 4.7.5
 WEBCHAT_JS := var/webchat/socket.io.min.js
-CODE := actions channels components desk spacy_pipeline evaluation scripts tests bench training privacy observability rasa_server
+CODE := actions channels components desk spacy_pipeline evaluation scripts tests bench training privacy observability rasa_server insights
 
 export PYTHONDONTWRITEBYTECODE := 1
 # Rasa and TensorFlow are chatty; keep the output readable.
@@ -73,6 +73,10 @@ shell: train ## Chat with the assistant in the terminal
 
 instagram-setup: install ## Set the Instagram ice breakers from data/instagram_ice_breakers.yml (DRY_RUN=1 prints the request only)
 	$(PY) -m channels.instagram.setup $(if $(DRY_RUN),--dry-run)
+
+.PHONY: insights
+insights: install ## Update the desk's Insights figures now (the desk also does it every minute); cron-safe
+	$(PY) -m insights rollup
 
 .PHONY: purge
 purge: install ## Delete conversations and handoffs inactive for RETENTION_DAYS (default 30); cron-safe (ENDPOINTS=file)

@@ -145,13 +145,14 @@ def write_report(understanding: str, mine: Dict, theirs: Dict, rounds: int) -> s
 
 def extra_sections() -> List[Tuple[str, Callable[[], str]]]:
     """Benchmarks of the other parts of the assistant, each a Markdown section."""
-    from bench import instagram, production, training, vacancies
+    from bench import insights, instagram, production, training, vacancies
 
     return [
         ("Retraining", training.run),
         ("Vacancy search", vacancies.run),
         ("Instagram channel", instagram.run),
         ("Production set-up (PostgreSQL, Redis, two replicas)", production.run),
+        ("Insights (a year of traffic on PostgreSQL)", insights.run),
     ]
 
 

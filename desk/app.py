@@ -22,6 +22,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from desk.auth import password_matches, same_secret
+from desk.insights_routes import register as register_insights
 from desk.office_hours import OfficeHours
 from desk.rasa_api import DeliveryError, RasaApi
 from desk.service import STATUSES_SHOWN, BadRequest, Conflict, Desk, NotFound
@@ -335,6 +336,8 @@ def create_app(
 
     # The trainers' Training page and "flag for training" (desk/training_routes.py).
     register_training(app, desk, templates, page, signed_in, clock)
+    # The Insights page, its CSV and GET /api/insights (desk/insights_routes.py).
+    register_insights(app, desk, page, signed_in, api, clock)
 
     # JSON API
 

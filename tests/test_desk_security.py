@@ -19,6 +19,8 @@ def page_routes(handoff: int) -> list:
     return [
         ("GET", "/"),
         ("GET", "/audit"),
+        ("GET", "/insights"),
+        ("GET", "/insights.csv"),
         ("GET", f"/handoffs/{handoff}"),
         ("GET", f"/handoffs/{handoff}/transcript.json"),
         ("POST", "/logout"),
