@@ -105,7 +105,7 @@ def _wait_for(url: str, process: subprocess.Popen, timeout: float = 300) -> None
     raise TimeoutError(url)
 
 
-def write_report(understanding: str, mine: Dict, theirs: Dict, rounds: int) -> str:
+def write_report(understood: str, mine: Dict, theirs: Dict, rounds: int) -> str:
     def row(name: str, figures: Dict, load: str) -> str:
         f = figures[load]
         return (
@@ -122,7 +122,7 @@ def write_report(understanding: str, mine: Dict, theirs: Dict, rounds: int) -> s
         f"{os.cpu_count()} cores, shared machine. Each load ran {rounds} times; "
         "the medians are shown. Latency is one REST round trip (message in, all replies out).",
         "",
-        understanding,
+        understood,
         "",
         "## REST latency and throughput",
         "",
