@@ -69,6 +69,7 @@ def unsure_turn(stack: Stack, sender: str, candidates: List[str]) -> Dict[str, A
     """A message the NLU was unsure about, with its guesses, as the NLU reports it (intent
     nlu_fallback, parse data `topic_candidates`): added through the HTTP API, then the action
     the rules choose for it run. The assistant's one reply."""
+    say(stack, sender, "hello")  # so the message comes, as every message does, after a listen
     url, auth = f"{stack.url}/conversations/{sender}", {"token": stack.token}
     text = "vettin age thingy??"
     parse = {
@@ -89,6 +90,9 @@ def unsure_turn(stack: Stack, sender: str, candidates: List[str]) -> Dict[str, A
     assert action == "action_not_understood"
     ran = requests.post(f"{url}/execute", params=auth, json={"name": action}, timeout=60)
     assert ran.ok, ran.text
+    # The rules' next prediction (execute runs one action only): wait for the applicant.
+    listen = [{"event": "action", "name": "action_listen"}]
+    assert requests.post(f"{url}/tracker/events", params=auth, json=listen, timeout=30).ok
     [reply] = ran.json()["messages"]
     return reply
 
