@@ -13,7 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import NOT_UNDERSTOOD_INTENTS, intent_of, latest_intent, user_events
+from actions.conversation import NOT_UNDERSTOOD, intent_of, latest_intent, user_events
 from actions.handoff_client import HandoffClient, HandoffError
 from actions.handoff_topics import last_faq_topic
 from actions.settings import HandoffSettings
@@ -51,7 +51,7 @@ def reason_for(tracker: Tracker) -> str:
     if latest_intent(tracker) == "request_human":
         return "asked for a person"
     earlier = list(user_events(tracker))[1:2]
-    if earlier and intent_of(earlier[0]) in NOT_UNDERSTOOD_INTENTS:
+    if earlier and intent_of(earlier[0]) == NOT_UNDERSTOOD:
         return "not understood twice"
     return "depends on circumstances"
 

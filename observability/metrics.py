@@ -27,7 +27,8 @@ MESSAGE_SECONDS = Histogram(
 )
 FALLBACKS = Counter(
     "careers_fallbacks",
-    "Messages the assistant did not understand, by its reply: rephrase (first) or "
+    "Messages the assistant did not answer on a topic, by its reply: off_topic (what it "
+    "covers), did_you_mean (guesses offered), rephrase (not understood, first) or "
     "offer_recruiter (second in a row).",
     ["reply"],
 )

@@ -69,12 +69,15 @@ def user_event(intent: str, text: str = "", confidence: float = 0.9) -> Dict[str
 
 @pytest.fixture
 def make_tracker() -> TrackerFactory:
-    """A rasa-sdk Tracker whose user turns have the given intents, oldest first."""
+    """A rasa-sdk Tracker whose user turns have the given intents (or are the given user
+    events, see `user_event`), oldest first."""
 
     def make(
-        intents: List[str], slots: Dict[str, Any] | None = None, sender: str = "applicant"
+        intents: List[str | Dict[str, Any]],
+        slots: Dict[str, Any] | None = None,
+        sender: str = "applicant",
     ) -> Tracker:
-        events = [user_event(intent) for intent in intents]
+        events = [item if isinstance(item, dict) else user_event(item) for item in intents]
         latest = events[-1]["parse_data"] if events else {}
         return Tracker(
             sender_id=sender,

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Dict
 
+import pytest
+from prometheus_client import REGISTRY
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.not_understood import ActionNotUnderstood
+from actions.conversation import not_understood_in_a_row
+from actions.not_understood import ActionNotUnderstood, ActionOffTopic
 from actions.offers import ActionAnswerOffer
 from actions.qa_events import ActionShowQaEvents
 from actions.settings import Settings
-from tests.conftest import TrackerFactory
+from tests.conftest import TrackerFactory, user_event
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 
@@ -20,15 +24,20 @@ def responses(dispatcher: CollectingDispatcher) -> list:
     return [message.get("response") for message in dispatcher.messages]
 
 
+def fallbacks(reply: str) -> float:
+    """The action server's careers_fallbacks_total for one reply (observability/metrics.py)."""
+    return REGISTRY.get_sample_value("careers_fallbacks_total", {"reply": reply}) or 0.0
+
+
 async def test_first_miss_asks_to_rephrase(make_tracker: TrackerFactory, dispatcher, domain):
-    tracker = make_tracker(["greet", "out_of_scope"])
+    tracker = make_tracker(["greet", "nlu_fallback"])
     events = await ActionNotUnderstood().run(dispatcher, tracker, domain)
     assert responses(dispatcher) == ["utter_rephrase"]
     assert events == [{"event": "slot", "timestamp": None, "name": "offer", "value": None}]
 
 
 async def test_second_miss_in_a_row_offers_a_recruiter(make_tracker, dispatcher, domain):
-    tracker = make_tracker(["greet", "nlu_fallback", "out_of_scope"])
+    tracker = make_tracker(["greet", "nlu_fallback", "nlu_fallback"])
     events = await ActionNotUnderstood().run(dispatcher, tracker, domain)
     assert responses(dispatcher) == ["utter_offer_recruiter"]
     assert events[0]["name"] == "offer" and events[0]["value"] == "recruiter"
@@ -37,9 +46,107 @@ async def test_second_miss_in_a_row_offers_a_recruiter(make_tracker, dispatcher,
 async def test_misses_separated_by_an_understood_message_start_again(
     make_tracker, dispatcher, domain
 ):
-    tracker = make_tracker(["out_of_scope", "faq", "out_of_scope"])
+    tracker = make_tracker(["nlu_fallback", "faq", "nlu_fallback"])
     await ActionNotUnderstood().run(dispatcher, tracker, domain)
     assert responses(dispatcher) == ["utter_rephrase"]
+
+
+# Off-topic: understood, so it says what the assistant covers and never counts as a miss.
+
+
+async def test_off_topic_says_what_the_assistant_covers(make_tracker, dispatcher, domain):
+    before = fallbacks("off_topic")
+    tracker = make_tracker(["out_of_scope"], {"offer": "recruiter"})
+    events = await ActionOffTopic().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_out_of_scope"]
+    assert events == [{"event": "slot", "timestamp": None, "name": "offer", "value": None}]
+    assert fallbacks("off_topic") == before + 1
+    [answer] = domain["responses"]["utter_out_of_scope"]
+    assert "another way" not in answer["text"] and "careers" in answer["text"]
+    assert len(answer["text"].encode("utf-8")) <= 1000 and answer["buttons"]
+
+
+async def test_two_off_topic_messages_in_a_row_offer_no_recruiter(make_tracker, dispatcher, domain):
+    await ActionOffTopic().run(dispatcher, make_tracker(["out_of_scope", "out_of_scope"]), domain)
+    assert responses(dispatcher) == ["utter_out_of_scope"]
+    assert not_understood_in_a_row(make_tracker(["out_of_scope", "out_of_scope"])) == 0
+
+
+@pytest.mark.parametrize(
+    "before", [["out_of_scope", "out_of_scope"], ["nlu_fallback", "out_of_scope"]]
+)
+async def test_a_miss_after_off_topic_messages_asks_to_rephrase(
+    before, make_tracker, dispatcher, domain
+):
+    await ActionNotUnderstood().run(dispatcher, make_tracker([*before, "nlu_fallback"]), domain)
+    assert responses(dispatcher) == ["utter_rephrase"]
+
+
+# "Did you mean…?": the NLU was unsure but had guesses (parse data `topic_candidates`).
+
+
+def unsure(*candidates: str, text: str = "vettin age thing?") -> Dict[str, Any]:
+    event = user_event("nlu_fallback", text, confidence=0.4)
+    event["parse_data"]["topic_candidates"] = list(candidates)
+    return event
+
+
+SOMETHING_ELSE = user_event("nlu_fallback", "/nlu_fallback", confidence=1.0)
+
+
+async def test_did_you_mean_offers_up_to_three_titled_guesses_and_something_else(
+    make_tracker, dispatcher, domain
+):
+    before = fallbacks("did_you_mean")
+    guesses = unsure(
+        "faq/process_vetting", "faq/eligibility_age", "search_vacancies", "faq/life_salary"
+    )
+    events = await ActionNotUnderstood().run(dispatcher, make_tracker([guesses]), domain)
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_did_you_mean"
+    assert [(b["title"], b["payload"]) for b in message["buttons"]] == [
+        ("Security vetting", "faq/process_vetting"),
+        ("Age limits", "faq/eligibility_age"),
+        ("Current vacancies", "/search_vacancies"),
+        ("Something else", "/nlu_fallback"),
+    ]
+    assert all(len(button["title"]) <= 20 for button in message["buttons"])
+    assert events == [{"event": "slot", "timestamp": None, "name": "offer", "value": None}]
+    assert fallbacks("did_you_mean") == before + 1
+    assert "Did you mean" in domain["responses"]["utter_did_you_mean"][0]["text"]
+
+
+async def test_did_you_mean_offers_only_guesses_with_a_title(make_tracker, dispatcher, domain):
+    guesses = unsure("distress", "faq/no_such_topic", "request_human", "request_human", "greet")
+    await ActionNotUnderstood().run(dispatcher, make_tracker([guesses]), domain)
+    [message] = dispatcher.messages
+    assert [b["payload"] for b in message["buttons"]] == ["/request_human", "/nlu_fallback"]
+
+
+@pytest.mark.parametrize("candidates", [[], ["greet", "distress"], "faq/process_vetting", None])
+async def test_no_usable_guesses_asks_to_rephrase(candidates, make_tracker, dispatcher, domain):
+    event = unsure()
+    event["parse_data"]["topic_candidates"] = candidates
+    await ActionNotUnderstood().run(dispatcher, make_tracker([event]), domain)
+    assert responses(dispatcher) == ["utter_rephrase"]
+
+
+async def test_something_else_asks_to_rephrase_and_one_more_miss_offers_a_recruiter(
+    make_tracker, domain
+):
+    first, second = CollectingDispatcher(), CollectingDispatcher()
+    conversation = [unsure("faq/process_vetting"), SOMETHING_ELSE]
+    await ActionNotUnderstood().run(first, make_tracker(conversation), domain)
+    assert responses(first) == ["utter_rephrase"]
+    await ActionNotUnderstood().run(second, make_tracker([*conversation, "nlu_fallback"]), domain)
+    assert responses(second) == ["utter_offer_recruiter"]
+
+
+async def test_a_did_you_mean_turn_is_not_a_miss(make_tracker, dispatcher, domain):
+    tracker = make_tracker(["nlu_fallback", unsure("faq/process_vetting")])
+    await ActionNotUnderstood().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_did_you_mean"]
+    assert not_understood_in_a_row(tracker) == 1
 
 
 async def test_yes_to_a_recruiter_offer_hands_over_to_a_recruiter(make_tracker, dispatcher, domain):

@@ -322,3 +322,32 @@ def test_unreadable_yaml_is_one_line_at_its_line(project: Path, content: bytes, 
     (problem,) = run_checks(project)
     assert (problem.path, problem.line) == ("data/nlu/extra.yml", line)
     assert what in problem.what and "\n" not in str(problem)
+
+
+def test_a_topic_without_a_quick_reply_title(project: Path):
+    path = project / "data" / "topic_titles.yml"
+    edit(path, "  faq/process_vetting: Security vetting\n", "")
+    (problem,) = run_checks(project)
+    assert problem.what == "faq/process_vetting has no quick reply title"
+    assert (problem.path, problem.line) == ("data/topic_titles.yml", line_of(path, "titles:"))
+    assert "faq/process_vetting: <title of at most 20 characters>" in problem.fix
+
+
+def test_a_quick_reply_title_too_long_or_for_no_intent(project: Path):
+    path = project / "data" / "topic_titles.yml"
+    edit(path, "Security vetting", "All about security vetting")
+    edit(path, "  help: What can you do?\n", "  helpme: What can you do?\n")
+    problems = run_checks(project)
+    assert [(p.line, p.what) for p in problems] == [
+        (line_of(path, "All about"), "the title of faq/process_vetting is 26 characters long"),
+        (line_of(path, "helpme"), "helpme has a title but is not an intent of the domain"),
+    ]
+
+
+def test_a_title_for_a_topic_on_its_way_is_no_problem(project: Path):
+    edit(
+        project / "data" / "topic_titles.yml",
+        "titles:\n",
+        "titles:\n  faq/public_new_topic: A new topic\n",
+    )
+    assert run_checks(project) == []

@@ -109,7 +109,8 @@ def confidence_of(parse: Dict[str, Any]) -> float:
 def test_fallbacks_are_grouped_redacted_and_carry_the_nlu_guess(stack: Stack, conversations):
     for sender, text in (("a", OFF_TOPIC), ("b", OFF_TOPIC_AGAIN), ("c", WITH_DATA)):
         done = actions_after(tracker_events(stack, conversations[sender]), text)
-        assert "action_not_understood" in done, f"precondition: {text!r} is not understood"
+        missed = {"action_not_understood", "action_off_topic"} & set(done)
+        assert missed, f"precondition: {text!r} is not answered on a topic"
     found = inbox(stack)
     assert found.pages > 1 and found.largest_page <= 10  # read in pages here too
     grouped = item_with(found, OFF_TOPIC)

@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, List, Sequence
 from urllib.parse import urlsplit
 
 from training.content import Content, Example, Problem, read_content
+from training.title_checks import check_topic_titles
 from training.topics import FAQ_PREFIX, RESPONSE_PREFIX, ROOT, Layout, area_of, naming_problem
 
 MIN_TRAINING_EXAMPLES = 15
@@ -333,6 +334,7 @@ CHECKS: List[Callable[[Content], List[Problem]]] = [
     check_heldout_leaks,
     check_answer_size,
     check_links,
+    check_topic_titles,
 ]
 
 

@@ -40,10 +40,12 @@ DEFAULT_SINCE_DAYS = 30.0
 FELL_BACK, LOW_CONFIDENCE, HANDOFF, FLAGGED = "fell back", "low confidence", "handoff", "flagged"
 REASONS = (FELL_BACK, LOW_CONFIDENCE, HANDOFF, FLAGGED)
 FALLBACK_INTENT = "nlu_fallback"
-# Actions that mean "I did not understand": the project's own and Rasa's built-in ones.
+# Actions that mean "I did not answer on a topic": the project's own (off-topic included, so
+# a careers question taken for off-topic is seen) and Rasa's built-in ones.
 FALLBACK_ACTIONS = frozenset(
     {
         "action_not_understood",
+        "action_off_topic",
         "action_default_fallback",
         "action_two_stage_fallback",
         "action_default_ask_affirmation",
