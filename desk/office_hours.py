@@ -55,9 +55,10 @@ class OfficeHours:
         return datetime.combine(day, self.opens, tzinfo=self.zone)
 
     def promise(self, moment: datetime, reply_minutes: int) -> str:
-        """When the applicant can expect a reply, as the end of a plain-English sentence."""
+        """When recruiters aim to reply, as the end of "we aim to reply ...": an aim, not a
+        promise, from the desk's settings (DESK_REPLY_MINUTES and the office hours)."""
         if self.is_open(moment):
-            return f"usually within {reply_minutes} minutes"
+            return f"within about {reply_minutes} minutes"
         opening = self.next_opening(moment)
         local = moment.astimezone(self.zone)
         at = _clock(opening)

@@ -24,6 +24,8 @@ FAQ_TOPICS: List[str] = [
     "life_flexible_working", "life_training", "life_diversity", "life_secrecy",
     "life_day_to_day",
     "myth_james_bond", "myth_background", "about_difference_mi6_gchq", "about_mi5",
+    "public_watching_me", "public_personal_data", "public_complaints_oversight",
+    "public_threat_level", "public_contact", "public_other_careers", "public_scams",
 ]  # fmt: skip
 
 OTHER_INTENTS: List[str] = [

@@ -135,6 +135,32 @@ def test_every_link_is_well_formed_https(content):
     assert [str(problem) for problem in checks.check_links(content)] == []
 
 
+def test_every_link_is_to_an_official_site(content):
+    assert [str(problem) for problem in checks.check_official_sites(content)] == []
+
+
+# "The threat level is SEVERE", "the level now stands at substantial": a level stated as current.
+STATED_LEVEL = re.compile(
+    r"\b(?:threat|level)\b[^.;:]{0,40}?\b(?:is|at|remains|raised to|lowered to|now)\s+"
+    r"(?:currently\s+)?"
+    r"(?:low|moderate|substantial|severe|critical)\b",
+    re.IGNORECASE,
+)
+
+
+def test_no_answer_states_the_current_threat_level(responses):
+    """The level changes at any time (facts-public.md 5.6): answers link the page instead."""
+    stated = [
+        name
+        for name, variants in responses.items()
+        for variant in variants
+        if STATED_LEVEL.search(" ".join((variant.get("text") or "").split()))
+    ]
+    assert stated == []
+    [threat_level] = responses["utter_faq/public_threat_level"]
+    assert "https://www.mi5.gov.uk/threat-levels" in threat_level["text"]
+
+
 def test_each_safety_intent_is_answered_by_its_own_fixed_rule(domain):
     """The paused-conversation safety answer (rasa_server/paused_safety.py) runs
     `utter_<intent>` directly; the rules must give the same answer everywhere else."""

@@ -79,7 +79,7 @@ async def test_asking_for_a_person_queues_the_conversation_and_pauses(settings, 
 
     assert {"event": "pause", "timestamp": None} in result
     assert responses(dispatcher) == ["utter_handoff_confirm"]
-    assert dispatcher.messages[0]["when"] == "usually within 30 minutes"
+    assert dispatcher.messages[0]["when"] == "within about 30 minutes"
     [handoff] = handoffs(settings)
     assert handoff["sender_id"] == "applicant-1"
     assert handoff["topic"] == "eligibility_partner_family"
@@ -90,6 +90,26 @@ async def test_asking_for_a_person_queues_the_conversation_and_pauses(settings, 
     assert [line["text"] for line in handoff["transcript"]][2] == (
         "my partner is Italian, can I apply?"
     )
+
+
+async def test_the_reply_time_it_gives_is_the_desks_setting_and_only_an_aim(
+    tmp_path, domain, monkeypatch
+):
+    """The action reads the desk's own variables (DESK_REPLY_MINUTES, office hours), so the
+    applicant is told what the desk is set to, as an aim rather than a promise."""
+    monkeypatch.setenv("DESK_DATABASE_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
+    monkeypatch.setenv("DESK_REPLY_MINUTES", "45")
+    monkeypatch.setenv("DESK_OFFICE_CLOSES", "09:30")
+    action = ActionHandoffToRecruiter(clock=lambda: WEDNESDAY_10AM)
+    dispatcher = CollectingDispatcher()
+    await action.run(dispatcher, tracker([user("request_human", "a person please")]), domain)
+    assert dispatcher.messages[0]["when"].startswith("on the next working day, Thursday")
+    monkeypatch.setenv("DESK_OFFICE_CLOSES", "17:00")
+    dispatcher = CollectingDispatcher()
+    await action.run(dispatcher, tracker([user("request_human", "a person please")]), domain)
+    assert dispatcher.messages[0]["when"] == "within about 45 minutes"
+    [confirm] = domain["responses"]["utter_handoff_confirm"]
+    assert "we aim to reply {when}" in " ".join(confirm["text"].split())
 
 
 async def test_without_a_question_it_asks_for_one_and_promises_the_next_working_day(

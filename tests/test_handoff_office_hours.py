@@ -25,7 +25,8 @@ def uk(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
 def test_inside_office_hours_promises_minutes(office: OfficeHours):
     moment = uk(2026, 11, 25, 10, 30)  # a Wednesday
     assert office.is_open(moment)
-    assert office.promise(moment, 30) == "usually within 30 minutes"
+    assert office.promise(moment, 30) == "within about 30 minutes"
+    assert office.promise(moment, 45) == "within about 45 minutes"
 
 
 def test_summer_time_is_uk_time_not_utc(office: OfficeHours):

@@ -14,6 +14,7 @@ from training.checks import (
     MAX_ANSWER_BYTES,
     MIN_HELDOUT_EXAMPLES,
     MIN_TRAINING_EXAMPLES,
+    is_official,
     link_problem,
     main,
     run_checks,
@@ -221,6 +222,31 @@ def test_a_malformed_link_is_caught(link: str, why: str):
 )
 def test_a_good_link_passes(link: str):
     assert link_problem(link) is None
+
+
+@pytest.mark.parametrize(
+    ("link", "official"),
+    [
+        ("https://www.mi5.gov.uk/careers", True),
+        ("https://www.gov.uk/ACT", True),
+        ("https://www.reportfraud.police.uk", True),
+        ("https://investigatorypowerstribunal.org.uk", True),
+        ("https://mi5govuk.com/privacy-policy", False),
+        ("https://misisecure.com/how-we-work", False),
+        ("https://www.mi5.gov.uk.example.com/", False),
+        ("https://notgov.uk/", False),
+    ],
+)
+def test_only_official_sites_count_as_official(link: str, official: bool):
+    assert is_official(link) is official
+
+
+def test_an_answer_linking_an_unofficial_site_is_caught(project: Path):
+    path = project / "data" / "responses" / "public.yml"
+    edit(path, "https://www.mi5.gov.uk/threat-levels", "https://mi5govuk.com/threat-levels")
+    (problem,) = run_checks(project)
+    assert problem.path == "data/responses/public.yml"
+    assert "'https://mi5govuk.com/threat-levels' is not an official site" in problem.what
 
 
 @pytest.mark.parametrize(

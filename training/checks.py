@@ -28,6 +28,18 @@ URL_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 TRAILING_PUNCTUATION = ".,;:!?)'\""
 SLUG = re.compile(r"[a-z0-9]+(?:[-/][a-z0-9]+)+/?")
+# The only sites an answer may link (the host or any subdomain of it): MI5 and the rest of
+# gov.uk, the police, and the statutory and official bodies the facts briefs source
+# (../shared/brief/facts.md, facts-public.md). Lookalikes such as mi5govuk.com never match.
+OFFICIAL_SITES = (
+    "gov.uk",  # mi5.gov.uk, www.gov.uk, sis.gov.uk, nationalcrimeagency.gov.uk, isc.independent...
+    "police.uk",  # police forces, Report Fraud, ProtectUK
+    "investigatorypowerstribunal.org.uk",
+    "ipco.org.uk",
+    "gchq-careers.co.uk",
+    "joiningthepolice.co.uk",
+    "recruitmentservices.applicationtrack.com",  # the agencies' recruitment portal
+)
 
 
 def _topic_line(content: Content, topic: str) -> tuple[str, int]:
@@ -275,6 +287,32 @@ def check_links(content: Content) -> List[Problem]:
     return problems
 
 
+def is_official(link: str) -> bool:
+    """Whether a well-formed https link is on one of OFFICIAL_SITES."""
+    host = (urlsplit(link).hostname or "").lower().rstrip(".")
+    return any(host == site or host.endswith("." + site) for site in OFFICIAL_SITES)
+
+
+def check_official_sites(content: Content) -> List[Problem]:
+    """Answers link official pages only (a well-formed link elsewhere is still refused)."""
+    problems = []
+    for response in content.responses:
+        for variant in response.variants:
+            for match in LINK.finditer(variant.text or ""):
+                link = match.group(0).rstrip(TRAILING_PUNCTUATION)
+                if link_problem(link) is None and not is_official(link):
+                    problems.append(
+                        Problem(
+                            content.layout.relative(variant.path),
+                            variant.line,
+                            f"{response.name}: {link!r} is not an official site",
+                            "link the official page (mi5.gov.uk, gov.uk, police.uk or a "
+                            "statutory body in OFFICIAL_SITES, training/checks.py)",
+                        )
+                    )
+    return problems
+
+
 def check_entity_patterns(content: Content) -> List[Problem]:
     """Every line of the spaCy entity ruler's patterns file is a pattern spaCy accepts."""
     layout = content.layout
@@ -335,6 +373,7 @@ CHECKS: List[Callable[[Content], List[Problem]]] = [
     check_answer_size,
     check_links,
     check_topic_titles,
+    check_official_sites,
 ]
 
 

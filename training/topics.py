@@ -27,6 +27,7 @@ AREAS: Dict[str, str] = {
     "life": "working_life",
     "myth": "about",
     "about": "about",
+    "public": "public",  # About MI5, not careers: signposts to the official route
 }
 MAX_TOPIC_CHARS = 40
 TOPIC_NAME = re.compile(r"(?P<prefix>[a-z]+)_[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
