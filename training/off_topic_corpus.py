@@ -51,11 +51,16 @@ class Corpus:
 
     domains: Dict[str, List[str]] = field(default_factory=dict)
     handwritten: Dict[str, int] = field(default_factory=dict)  # per domain, after generated ones
+    for_nlu: Dict[str, List[str]] = field(default_factory=dict)  # the sample DIET trains on
     dropped: int = 0  # generated messages left out as forbidden or unsafe
 
     @property
     def examples(self) -> List[str]:
         return [example for examples in self.domains.values() for example in examples]
+
+    @property
+    def nlu_examples(self) -> List[str]:
+        return [example for examples in self.for_nlu.values() for example in examples]
 
 
 @dataclass
@@ -199,7 +204,19 @@ def generate(spec: Mapping[str, Any], filters: Filters, seed: int | None = None)
         written = _handwritten(domain, handwritten.get(domain) or [], filters, seen)
         corpus.handwritten[domain] = len(written)
         corpus.domains[domain] = examples + written
+        sampler = random.Random(f"{seed}:nlu:{domain}")
+        corpus.for_nlu[domain] = sample(corpus.domains[domain], settings["nlu_per_domain"], sampler)
     return corpus
+
+
+def sample(examples: List[str], size: int, rng: random.Random) -> List[str]:
+    """`size` of `examples` (all when 0), in their order. DIET's training time grows with
+    examples times vocabulary, so it gets a sample of each domain; the whole corpus is
+    written as text for a lighter classifier (see `render_text`)."""
+    if not size or size >= len(examples):
+        return list(examples)
+    chosen = sorted(rng.sample(range(len(examples)), size))
+    return [examples[index] for index in chosen]
 
 
 def _from_template(
@@ -246,31 +263,62 @@ def _handwritten(domain: str, lines: Iterable[str], filters: Filters, seen: Set[
     return written
 
 
-def render_yaml(corpus: Corpus) -> str:
-    """The corpus as Rasa NLU YAML: one `out_of_scope` block per domain, headed by its name."""
-    lines = [
+def _header(what: str) -> List[str]:
+    return [
         f"{GENERATED_MARK}`{COMMAND}` (python -m training.off_topic_corpus)",
         "# from data/off_topic/templates.yml. Do not edit by hand: change the templates and run",
         "# the command again (tests/test_off_topic_corpus.py fails when this file is not its",
-        f"# output). {len(corpus.examples)} off-topic examples over {len(corpus.domains)} domains.",
-        "# To label one message as off-topic, add it to data/nlu/out_of_scope.yml instead",
-        '# (make label TEXT="..." TOPIC=out_of_scope).',
-        'version: "3.1"',
-        "nlu:",
+        f"# output). {what}",
     ]
-    for domain, examples in corpus.domains.items():
-        handwritten = corpus.handwritten.get(domain, 0)
-        lines.append(
-            f"# {domain}: {len(examples) - handwritten} generated, {handwritten} hand-written"
-        )
+
+
+def render_yaml(corpus: Corpus) -> str:
+    """The sample DIET trains on: one `out_of_scope` block per domain, headed by its name."""
+    lines = _header(
+        f"{len(corpus.nlu_examples)} of the {len(corpus.examples)} off-topic examples "
+        f"({relative(TEXT_OUTPUT)} has them all), up to settings.nlu_per_domain of each of "
+        f"{len(corpus.domains)} domains. To label one message as off-topic, add it to "
+        'data/nlu/out_of_scope.yml instead (make label TEXT="..." TOPIC=out_of_scope).'
+    )
+    lines = [*_wrap(lines), 'version: "3.1"', "nlu:"]
+    for domain, examples in corpus.for_nlu.items():
+        lines += [f"# {domain}: {len(examples)} of {len(corpus.domains[domain])}"]
         lines += [f"- intent: {INTENT}", "  examples: |"]
         lines += [f"    - {example}" for example in examples]
     return "\n".join(lines) + "\n"
 
 
 def render_text(corpus: Corpus) -> str:
-    """One example a line, for a classifier trained outside Rasa's pipeline."""
-    return "".join(f"{example}\n" for example in corpus.examples)
+    """Every example, one a line after a `# ` header, for a classifier trained outside DIET
+    (`read_text` reads it back). Rasa's importer ignores .txt files under data/."""
+    header = _header(
+        f"All {len(corpus.examples)} off-topic examples over {len(corpus.domains)} domains, one "
+        f"a line (lines starting with '# ' are comments); {relative(OUTPUT)} has the sample "
+        "DIET trains on."
+    )
+    return "\n".join([*_wrap(header), *corpus.examples]) + "\n"
+
+
+def read_text(path: Path = TEXT_OUTPUT) -> List[str]:
+    """The examples of a file `render_text` wrote."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line.strip() and not line.startswith("# ")]
+
+
+def _wrap(comment: List[str]) -> List[str]:
+    """Header comment lines of at most 100 characters."""
+    words = " ".join(line[2:] for line in comment).split(" ")
+    lines, line = [], "#"
+    for word in words:
+        if len(line) + 1 + len(word) > 100:
+            lines.append(line)
+            line = "#"
+        line += " " + word
+    return [*lines, line]
+
+
+def relative(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def build(
@@ -285,28 +333,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m training.off_topic_corpus", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--templates", type=Path, default=TEMPLATES)
-    parser.add_argument("--output", type=Path, default=OUTPUT, help="the Rasa NLU YAML file")
-    parser.add_argument("--text", type=Path, help="also write the examples one a line here")
+    parser.add_argument("--output", type=Path, default=OUTPUT, help="the sample, as Rasa NLU YAML")
+    parser.add_argument("--text", type=Path, default=TEXT_OUTPUT, help="every example, as text")
     parser.add_argument("--seed", type=int, help="default: settings.seed in the templates")
     parser.add_argument(
-        "--check", action="store_true", help="write nothing; exit 1 if the output is not current"
+        "--check", action="store_true", help="write nothing; exit 1 if the files are not current"
     )
     args = parser.parse_args(argv)
     corpus = build(ROOT, args.templates, args.output, args.seed)
-    rendered = render_yaml(corpus)
+    files = {args.output: render_yaml(corpus), args.text: render_text(corpus)}
     if args.check:
-        current = args.output.is_file() and args.output.read_text(encoding="utf-8") == rendered
-        print(f"{args.output}: {'current' if current else f'out of date: run {COMMAND}'}")
-        return 0 if current else 1
-    args.output.write_text(rendered, encoding="utf-8")
-    if args.text:
-        args.text.write_text(render_text(corpus), encoding="utf-8")
-    handwritten = sum(corpus.handwritten.values())
+        stale = [p for p, text in files.items() if not _holds(p, text)]
+        for path in stale:
+            print(f"{relative(path)}: out of date: run {COMMAND}")
+        return 1 if stale else 0
+    for path, text in files.items():
+        path.write_text(text, encoding="utf-8")
     print(
-        f"{args.output}: {len(corpus.examples)} examples over {len(corpus.domains)} domains "
-        f"({handwritten} hand-written; {corpus.dropped} generated ones left out by the filters)"
+        f"{relative(args.text)}: {len(corpus.examples)} examples over {len(corpus.domains)} "
+        f"domains ({sum(corpus.handwritten.values())} hand-written; {corpus.dropped} generated "
+        f"ones left out by the filters); {relative(args.output)}: {len(corpus.nlu_examples)}"
     )
     return 0
+
+
+def _holds(path: Path, text: str) -> bool:
+    return path.is_file() and path.read_text(encoding="utf-8") == text
 
 
 if __name__ == "__main__":
