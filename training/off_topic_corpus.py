@@ -205,7 +205,8 @@ def generate(spec: Mapping[str, Any], filters: Filters, seed: int | None = None)
         corpus.handwritten[domain] = len(written)
         corpus.domains[domain] = examples + written
         sampler = random.Random(f"{seed}:nlu:{domain}")
-        corpus.for_nlu[domain] = sample(corpus.domains[domain], settings["nlu_per_domain"], sampler)
+        size = body.get("nlu_per_domain", settings["nlu_per_domain"])
+        corpus.for_nlu[domain] = sample(corpus.domains[domain], size, sampler)
     return corpus
 
 
@@ -276,7 +277,7 @@ def render_yaml(corpus: Corpus) -> str:
     """The sample DIET trains on: one `out_of_scope` block per domain, headed by its name."""
     lines = _header(
         f"{len(corpus.nlu_examples)} of the {len(corpus.examples)} off-topic examples "
-        f"({relative(TEXT_OUTPUT)} has them all), up to settings.nlu_per_domain of each of "
+        f"({relative(TEXT_OUTPUT)} has them all), up to nlu_per_domain of each of "
         f"{len(corpus.domains)} domains. To label one message as off-topic, add it to "
         'data/nlu/out_of_scope.yml instead (make label TEXT="..." TOPIC=out_of_scope).'
     )
