@@ -90,6 +90,10 @@ check: install ## Trainers' content checks (file:line: problem: fix), then rasa 
 	$(PY) -m training.checks
 	@$(MAKE) --no-print-directory validate
 
+.PHONY: off-topic-corpus
+off-topic-corpus: install ## Regenerate the off-topic background (data/nlu/out_of_scope_background.yml) from data/off_topic/templates.yml
+	$(PY) -m training.off_topic_corpus
+
 .PHONY: label
 label: install ## Add a question to the data: make label TEXT="..." TOPIC=name (or NEW_TOPIC=name)
 	@$(PY) -m training.label '$(subst ','\'',$(value TEXT))' $(if $(NEW_TOPIC),--new-topic '$(NEW_TOPIC)',$(if $(TOPIC),--topic '$(TOPIC)'))

@@ -49,6 +49,7 @@ from training.topics import (
     Layout,
     area_names,
     area_of,
+    is_generated,
     naming_problem,
     normalise,
 )
@@ -137,6 +138,8 @@ def _add_example(topic: str, text: str, data_dir: Path) -> Added:
     blocks = [block for block in training if block.intent == intent]
     if blocks:
         preferred = _preferred_file(intent, layout)
+        # Never into a generated file (the off-topic background): it is rewritten from templates.
+        blocks = [b for b in blocks if not is_generated(b.path)] or blocks
         block = next((b for b in blocks if b.path == preferred), blocks[0])
         edit = _add_to_block(block, example, layout)
     else:  # an FAQ topic with an answer but no examples yet
