@@ -25,12 +25,12 @@ from typing import Any, Dict, Iterable, List, Mapping, Sequence, Set
 
 import yaml
 
+from evaluation import sets
 from training.content import Layout, read_content
 from training.topics import GENERATED_MARK, ROOT, normalise
 
 TEMPLATES = ROOT / "data" / "off_topic" / "templates.yml"
 OUTPUT = ROOT / "data" / "nlu" / "out_of_scope_background.yml"
-TEXT_OUTPUT = ROOT / "data" / "off_topic" / "background.txt"
 COMMAND = "make off-topic-corpus"
 INTENT = "out_of_scope"
 SLOT = re.compile(r"\{(\w+)\}")
@@ -51,7 +51,7 @@ class Corpus:
 
     domains: Dict[str, List[str]] = field(default_factory=dict)
     handwritten: Dict[str, int] = field(default_factory=dict)  # per domain, after generated ones
-    for_nlu: Dict[str, List[str]] = field(default_factory=dict)  # the sample DIET trains on
+    for_nlu: Dict[str, List[str]] = field(default_factory=dict)  # the sample DIET trains on too
     dropped: int = 0  # generated messages left out as forbidden or unsafe
 
     @property
@@ -82,11 +82,21 @@ def load_spec(path: Path = TEMPLATES) -> Dict[str, Any]:
 
 
 def project_keys(root: Path, output: Path) -> Set[str]:
-    """Normalised examples of data/nlu (except the corpus itself) and of tests/nlu."""
+    """Normalised examples of data/nlu (except the corpus itself), of tests/nlu, and of the
+    evaluation sets: evaluation data is never trained on, even when two generators happen
+    to write the same short message ("is 5g dangerous")."""
     content = read_content(Layout(root))
     examples = [*content.training_examples, *content.heldout_examples]
     corpus_files = {output.resolve(), (root / OUTPUT.relative_to(ROOT)).resolve()}
-    return {example.key for example in examples if example.path.resolve() not in corpus_files}
+    keys = {example.key for example in examples if example.path.resolve() not in corpus_files}
+    evaluation = root / "evaluation" / "data"
+    if evaluation.is_dir():
+        held_apart = [
+            *sets.off_topic(evaluation / "off_topic"),
+            *sets.other_words(evaluation / "other_words.tsv"),
+        ]
+        keys |= {normalise(example.text) for example in held_apart}
+    return keys
 
 
 def safety_patterns(root: Path) -> List[re.Pattern]:
@@ -212,8 +222,8 @@ def generate(spec: Mapping[str, Any], filters: Filters, seed: int | None = None)
 
 def sample(examples: List[str], size: int, rng: random.Random) -> List[str]:
     """`size` of `examples` (all when 0), in their order. DIET's training time grows with
-    examples times vocabulary, so it gets a sample of each domain; the whole corpus is
-    written as text for a lighter classifier (see `render_text`)."""
+    examples times vocabulary, so it trains on a sample of each domain; the rest is marked
+    as background, for the linear model alone (see `render_yaml`)."""
     if not size or size >= len(examples):
         return list(examples)
     chosen = sorted(rng.sample(range(len(examples)), size))
@@ -274,36 +284,27 @@ def _header(what: str) -> List[str]:
 
 
 def render_yaml(corpus: Corpus) -> str:
-    """The sample DIET trains on: one `out_of_scope` block per domain, headed by its name."""
+    """Rasa NLU YAML, two `out_of_scope` blocks per domain: the sample every classifier
+    trains on, then the rest with the intent metadata `background: true`, which only the
+    linear model learns from (components/linear_topics.py)."""
     lines = _header(
-        f"{len(corpus.nlu_examples)} of the {len(corpus.examples)} off-topic examples "
-        f"({relative(TEXT_OUTPUT)} has them all), up to nlu_per_domain of each of "
-        f"{len(corpus.domains)} domains. To label one message as off-topic, add it to "
-        'data/nlu/out_of_scope.yml instead (make label TEXT="..." TOPIC=out_of_scope).'
+        f"All {len(corpus.examples)} off-topic examples over {len(corpus.domains)} domains: "
+        f"{len(corpus.nlu_examples)} (up to nlu_per_domain of each) for every classifier, the "
+        "rest marked `background: true` for the linear model alone. To label one message as "
+        'off-topic, add it to data/nlu/out_of_scope.yml instead (make label TEXT="..." '
+        "TOPIC=out_of_scope)."
     )
     lines = [*_wrap(lines), 'version: "3.1"', "nlu:"]
-    for domain, examples in corpus.for_nlu.items():
-        lines += [f"# {domain}: {len(examples)} of {len(corpus.domains[domain])}"]
+    for domain, examples in corpus.domains.items():
+        chosen = corpus.for_nlu[domain]
+        rest = [example for example in examples if example not in set(chosen)]
+        lines += [f"# {domain}: {len(chosen)} for every classifier, {len(rest)} background"]
         lines += [f"- intent: {INTENT}", "  examples: |"]
-        lines += [f"    - {example}" for example in examples]
+        lines += [f"    - {example}" for example in chosen]
+        if rest:
+            lines += [f"- intent: {INTENT}", "  metadata:", "    background: true"]
+            lines += ["  examples: |", *[f"    - {example}" for example in rest]]
     return "\n".join(lines) + "\n"
-
-
-def render_text(corpus: Corpus) -> str:
-    """Every example, one a line after a `# ` header, for a classifier trained outside DIET
-    (`read_text` reads it back). Rasa's importer ignores .txt files under data/."""
-    header = _header(
-        f"All {len(corpus.examples)} off-topic examples over {len(corpus.domains)} domains, one "
-        f"a line (lines starting with '# ' are comments); {relative(OUTPUT)} has the sample "
-        "DIET trains on."
-    )
-    return "\n".join([*_wrap(header), *corpus.examples]) + "\n"
-
-
-def read_text(path: Path = TEXT_OUTPUT) -> List[str]:
-    """The examples of a file `render_text` wrote."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [line for line in lines if line.strip() and not line.startswith("# ")]
 
 
 def _wrap(comment: List[str]) -> List[str]:
@@ -334,15 +335,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m training.off_topic_corpus", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--templates", type=Path, default=TEMPLATES)
-    parser.add_argument("--output", type=Path, default=OUTPUT, help="the sample, as Rasa NLU YAML")
-    parser.add_argument("--text", type=Path, default=TEXT_OUTPUT, help="every example, as text")
+    parser.add_argument("--output", type=Path, default=OUTPUT, help="the Rasa NLU YAML file")
     parser.add_argument("--seed", type=int, help="default: settings.seed in the templates")
     parser.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 if the files are not current"
     )
     args = parser.parse_args(argv)
     corpus = build(ROOT, args.templates, args.output, args.seed)
-    files = {args.output: render_yaml(corpus), args.text: render_text(corpus)}
+    files = {args.output: render_yaml(corpus)}
     if args.check:
         stale = [p for p, text in files.items() if not _holds(p, text)]
         for path in stale:
@@ -351,9 +351,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for path, text in files.items():
         path.write_text(text, encoding="utf-8")
     print(
-        f"{relative(args.text)}: {len(corpus.examples)} examples over {len(corpus.domains)} "
+        f"{relative(args.output)}: {len(corpus.examples)} examples over {len(corpus.domains)} "
         f"domains ({sum(corpus.handwritten.values())} hand-written; {corpus.dropped} generated "
-        f"ones left out by the filters); {relative(args.output)}: {len(corpus.nlu_examples)}"
+        f"ones left out by the filters), {len(corpus.nlu_examples)} for every classifier"
     )
     return 0
 
