@@ -132,7 +132,8 @@ def test_action_server_is_not_ready_without_its_actions(tmp_path: Path):
         server = subprocess.Popen(
             [sys.executable, "-m", "actions.server", "--port", str(port),
              "--actions", "observability"],
-            cwd=ROOT, env=quiet_env(), stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT, env={**quiet_env(), "ACTION_SERVER_SECRET": "unused"},
+            stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:
             url = f"http://localhost:{port}"
