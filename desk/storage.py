@@ -289,6 +289,16 @@ class Store:
         with self.engine.begin() as db:
             _audit(db, now, actor, action, handoff_id, detail)
 
+    def erased_at(self, handoff_id: int) -> float | None:
+        """When the applicant had this handoff erased (the audit log keeps that, no more)."""
+        with self.engine.connect() as db:
+            found = db.execute(
+                sa.select(audit.c.at).where(
+                    audit.c.handoff_id == handoff_id, audit.c.action == "erased"
+                )
+            ).scalar()
+            return float(found) if found is not None else None
+
     def audit_log(self, limit: int = 500) -> List[Dict[str, Any]]:
         with self.engine.connect() as db:
             rows = db.execute(audit.select().order_by(audit.c.id.desc()).limit(limit))
