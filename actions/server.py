@@ -30,6 +30,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from observability.action_server import instrument
+from privacy.log_redaction import install_traceback_redaction
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--actions", default="actions", help="package the actions are in")
     args = parser.parse_args(argv)
     utils.configure_colored_logging(None)
+    install_traceback_redaction()  # no applicant text in tracebacks (docs/privacy.md)
     utils.update_sanic_log_level()
     try:
         app = build_app(

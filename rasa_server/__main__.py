@@ -25,6 +25,7 @@ import os
 import sys
 from typing import List, Mapping
 
+from privacy.log_redaction import install_traceback_redaction
 from rasa_server import (
     event_types,
     paused_safety,
@@ -60,6 +61,9 @@ def rasa_arguments(argv: List[str], environ: Mapping[str, str]) -> List[str]:
 
 
 def main() -> None:
+    # Tracebacks without locals or messages; structlog's are fixed once Rasa configured it
+    # (privacy/log_redaction.py, installed by the tracker store and the ops channel).
+    install_traceback_redaction()
     install(timeout_from_env())
     tracker_store_errors.install()
     paused_safety.install()
