@@ -30,7 +30,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from observability.action_server import instrument
-from privacy.log_redaction import install_traceback_redaction
+from privacy.tracebacks import install_traceback_redaction
 
 logger = logging.getLogger(__name__)
 

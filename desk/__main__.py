@@ -19,7 +19,7 @@ from desk.auth import hash_password
 from desk.settings import DeskSettings, database_url
 from desk.storage import Store, migrate
 from desk.training_store import RECRUITER, ROLES
-from privacy.log_redaction import install_traceback_redaction
+from privacy.tracebacks import install_traceback_redaction
 
 
 def _password(name: str) -> str:

@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import logging
 import sys
-import traceback
-from types import TracebackType
-from typing import Any, Callable, List, MutableMapping, TextIO, Tuple, Type
+from typing import Any, Callable, List, MutableMapping, TextIO
 
-ExcInfo = Tuple[Type[BaseException], BaseException, TracebackType | None]
+from privacy.tracebacks import (
+    REDACTED,
+    ExcInfo,
+    install_traceback_redaction,
+    traceback_without_data,
+)
 
-REDACTED = "[redacted]"
 # Rasa's own list (rasa.utils.log_utils._anonymizer) of fields that can carry what a user wrote.
 TEXT_FIELDS = frozenset(
     {
@@ -49,26 +51,6 @@ def redact_text_fields(
         for key in TEXT_FIELDS.intersection(event_dict):
             event_dict[key] = REDACTED
     return event_dict
-
-
-def _chain(error: BaseException | None) -> List[BaseException]:
-    """The exception and those it was raised from or while handling, outermost last."""
-    chain: List[BaseException] = []
-    while error is not None and all(error is not seen for seen in chain):
-        chain.append(error)
-        error = error.__cause__ or error.__context__
-    return chain[::-1]
-
-
-def traceback_without_data(exc_info: ExcInfo) -> str:
-    """A traceback's frames and exception types, without messages or local variables."""
-    parts = []
-    for error in _chain(exc_info[1]):
-        frames = "".join(traceback.format_list(traceback.extract_tb(error.__traceback__)))
-        parts.append(
-            f"Traceback (most recent call last):\n{frames}{type(error).__name__}: {REDACTED}"
-        )
-    return "\n\nThen:\n".join(parts)
 
 
 def _structlog_exception(method_name: str, exc_info: ExcInfo) -> List[dict]:
@@ -145,22 +127,3 @@ def redact_rasa_logs() -> None:
         return
     processors.insert(0, redact_text_fields)
     logging.getLogger(__name__).debug("structlog text fields are redacted above DEBUG")
-
-
-def install_traceback_redaction() -> None:
-    """Every standard-library log record above DEBUG that carries an exception gets its
-    traceback as traceback_without_data (formatters print `exc_text` when it is set), whatever
-    logger or handler writes it. Safe to call more than once; call it early in each process."""
-    factory = logging.getLogRecordFactory()
-    if getattr(factory, "careers_private", False):
-        return
-
-    def private_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = factory(*args, **kwargs)
-        exc_info = record.exc_info
-        if exc_info and exc_info[1] is not None and record.levelno > logging.DEBUG:
-            record.exc_text = traceback_without_data(exc_info)
-        return record
-
-    private_record.careers_private = True  # type: ignore[attr-defined]
-    logging.setLogRecordFactory(private_record)

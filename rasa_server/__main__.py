@@ -25,7 +25,7 @@ import os
 import sys
 from typing import List, Mapping
 
-from privacy.log_redaction import install_traceback_redaction
+from privacy.tracebacks import install_traceback_redaction
 from rasa_server import (
     event_types,
     paused_safety,
