@@ -21,7 +21,7 @@ from typing import Callable, Dict, List, Sequence, Tuple
 from bench import understanding
 from bench.load import LoadResult, median, rss_mb, run_load
 from evaluation.heldout import load_examples
-from scripts.stack import BIN, ROOT, Stack, free_port, quiet_env
+from scripts.stack import BIN, ROOT, Stack, action_endpoint_yaml, free_port, quiet_env
 
 MODEL = ROOT / "models" / "careers.tar.gz"
 STOCK_TEXTS = ["hello", "I am sad", "yes", "no", "goodbye", "are you a bot?", "great", "hi"]
@@ -54,9 +54,9 @@ def ours(rounds: int) -> Dict[str, object]:
         action_port = free_port()
         endpoints = Path(tmp) / "endpoints.yml"
         endpoints.write_text(
-            f'action_endpoint:\n  url: "http://localhost:{action_port}/webhook"\n'
+            action_endpoint_yaml(action_port)
             # The tracker store `make run` uses (endpoints.yml), on a database of its own.
-            "tracker_store:\n  type: privacy.tracker_store.ErasingSQLTrackerStore\n"
+            + "tracker_store:\n  type: privacy.tracker_store.ErasingSQLTrackerStore\n"
             f'  dialect: sqlite\n  db: "{tmp}/tracker.db"\n'
         )
         with open(Path(tmp) / "log", "wb") as log, Stack(

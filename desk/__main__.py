@@ -19,6 +19,7 @@ from desk.auth import hash_password
 from desk.settings import DeskSettings, database_url
 from desk.storage import Store, migrate
 from desk.training_store import RECRUITER, ROLES
+from privacy.tracebacks import install_traceback_redaction
 
 
 def _password(name: str) -> str:
@@ -56,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from desk.app import create_app
 
+        install_traceback_redaction()  # no applicant text in tracebacks (docs/privacy.md)
         app = create_app(DeskSettings.from_env(), run_migrations=False)
         app.run(host=args.host, port=args.port, access_log=False, motd=False)
         return 0

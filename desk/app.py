@@ -27,6 +27,7 @@ from desk.office_hours import OfficeHours
 from desk.rasa_api import DeliveryError, RasaApi
 from desk.service import STATUSES_SHOWN, BadRequest, Conflict, Desk, NotFound
 from desk.settings import DeskSettings
+from desk.sign_in_throttle import Limits, SignInThrottle
 from desk.storage import CLAIMED, CLOSED, WAITING, Store, migrate
 from desk.training_routes import register as register_training
 from observability.desk import instrument as instrument_desk
@@ -78,6 +79,15 @@ def create_app(
         clock=clock,
         holding_after_s=settings.holding_after_minutes * 60,
     )
+    throttle = SignInThrottle(
+        store.engine,
+        Limits(
+            per_address_and_account=settings.max_failed_logins,
+            per_address=settings.max_failed_logins_per_address,
+            per_account=settings.max_failed_logins_per_account,
+            lockout_s=settings.lockout_minutes * 60,
+        ),
+    )
     saved_replies = _saved_replies(settings.saved_replies_file)
     templates = Environment(
         loader=FileSystemLoader(str(HERE / "templates")),
@@ -86,6 +96,8 @@ def create_app(
     templates.filters["when"] = _format_time
     app = Sanic(f"recruiter_desk_{next(_app_numbers)}")
     app.config.REQUEST_MAX_SIZE = 1_000_000
+    # Behind a proxy, the client's address from X-Forwarded-For (request.remote_addr).
+    app.config.PROXIES_COUNT = settings.proxies_count
     app.ctx.desk = desk
 
     def page(name: str, status: int = 200, **context: Any) -> HTTPResponse:
@@ -192,27 +204,26 @@ def create_app(
         name = (form.get("name") or "").strip()
         password = form.get("password") or ""
         now = clock()
+        address = str(request.remote_addr or request.ip)
         user = await desk.db(store.user, name) if name else None
-        if user and user["locked_until"] and user["locked_until"] > now:
-            minutes = max(1, round((user["locked_until"] - now) / 60))
-            return login_page(
-                f"Too many failed sign-ins: this account is locked. Try again in {minutes} "
-                "minutes.",
-                status=429,
-            )
+        refused = await desk.db(throttle.refusal, address, name, user, now)
+        if refused is not None:
+            minutes = max(1, round(refused.seconds_left / 60))
+            if refused.whole_account:
+                why = (
+                    "this account is locked for computers it has not been used from. Try "
+                    f"again in {minutes} minutes, or from a computer you have signed in from."
+                )
+            else:
+                why = f"signing in from here is locked. Try again in {minutes} minutes."
+            return login_page(f"Too many failed sign-ins: {why}", status=429)
         matched = password_matches(user["password_hash"] if user else None, password)
         if user is None or not matched:
-            if user:
-                locked = await desk.db(
-                    store.login_failed,
-                    user["id"],
-                    settings.max_failed_logins,
-                    now + settings.lockout_minutes * 60,
-                )
-                if locked:
-                    await desk.db(store.record, name, "locked out", None, "", now)
+            user_id = user["id"] if user else None
+            if await desk.db(throttle.failed, address, name, user_id, now):
+                await desk.db(store.record, name, "locked out", None, "new addresses", now)
             return login_page("Wrong name or password.", status=401)
-        await desk.db(store.login_succeeded, user["id"])
+        await desk.db(throttle.succeeded, address, name, user["id"], now)
         lifetime = int(settings.session_hours * 3600)
         secret, _ = await desk.db(store.create_session, user["id"], now, now + lifetime)
         await desk.db(store.record, name, "signed in", None, "", now)

@@ -21,6 +21,8 @@ from rasa_server.paused_safety import SAFETY_INTENTS
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 TRANSCRIPT_LIMIT = 300
+# The largest id a handoff can have (a signed 64-bit column in PostgreSQL and SQLite).
+MAX_ID = 2**63 - 1
 # A paused conversation stops right after the hand-over action, without the usual
 # action_listen; adding it on resume lets the rules ("faq -> utter_faq") match again.
 LISTEN = {"event": "action", "name": "action_listen"}
@@ -65,10 +67,21 @@ class Desk:
         return await loop.run_in_executor(None, functools.partial(function, *args))
 
     async def handoff(self, handoff_id: int) -> Dict[str, Any]:
-        found = await self.db(self.store.get_handoff, handoff_id)
-        if found is None:
+        """The handoff, or NotFound saying why: an id no database column can hold (a 500
+        from the database otherwise), or one the applicant had erased."""
+        if not 0 < handoff_id <= MAX_ID:
             raise NotFound(f"There is no handoff {handoff_id}.")
-        return found
+        found = await self.db(self.store.get_handoff, handoff_id)
+        if found is not None:
+            return found
+        erased_at = await self.db(self.store.erased_at, handoff_id)
+        if erased_at is not None:
+            raise NotFound(
+                f"Handoff {handoff_id} was erased at the applicant's request "
+                f"({_moment(erased_at):%d %b %Y %H:%M} UTC): they asked the assistant to "
+                "delete their conversation, so it and its replies and notes are gone."
+            )
+        raise NotFound(f"There is no handoff {handoff_id}.")
 
     async def claim(self, handoff_id: int, recruiter: str) -> Dict[str, Any]:
         handoff = await self.handoff(handoff_id)

@@ -52,8 +52,15 @@ class DeskSettings:
     holding_check_seconds: float = 30
     session_hours: float = 8
     cookie_secure: bool = True
+    # Sign-in throttling (desk/sign_in_throttle.py): failures from one address at one account,
+    # from one address at any, and at one account from every address.
     max_failed_logins: int = 5
+    max_failed_logins_per_address: int = 20
+    max_failed_logins_per_account: int = 50
     lockout_minutes: int = 15
+    # Proxies in front of the desk that add X-Forwarded-For (1 behind the ingress), so the
+    # throttle sees the recruiter's own address, not the proxy's.
+    proxies_count: int = 0
     rasa_timeout_seconds: float = 15
     saved_replies_file: Path = PROJECT_ROOT / "data" / "saved_replies.yml"
     # Production: sign JWTs for the Rasa HTTP API with this instead of sending the token.
@@ -75,6 +82,13 @@ class DeskSettings:
             session_hours=float(os.environ.get("DESK_SESSION_HOURS", "8")),
             cookie_secure=os.environ.get("DESK_COOKIE_SECURE", "true").lower() != "false",
             max_failed_logins=int(os.environ.get("DESK_MAX_FAILED_LOGINS", "5")),
+            max_failed_logins_per_address=int(
+                os.environ.get("DESK_MAX_FAILED_LOGINS_PER_ADDRESS", "20")
+            ),
+            max_failed_logins_per_account=int(
+                os.environ.get("DESK_MAX_FAILED_LOGINS_PER_ACCOUNT", "50")
+            ),
+            proxies_count=int(os.environ.get("DESK_PROXIES_COUNT", "0")),
             lockout_minutes=int(os.environ.get("DESK_LOCKOUT_MINUTES", "15")),
             saved_replies_file=Path(
                 os.environ.get("DESK_SAVED_REPLIES_FILE", cls.saved_replies_file)

@@ -124,6 +124,19 @@ training_flags = sa.Table(
     sa.UniqueConstraint("sender_id", "message_at", name="uq_desk_training_flags_message"),
 )
 
+# Failed sign-ins counted per source address, per address and account name, and whether an
+# address has signed into an account (desk/sign_in_throttle.py). Keys are SHA-256 hashes:
+# the table never holds an address.
+sign_in_throttle = sa.Table(
+    "desk_sign_in_throttle",
+    metadata,
+    sa.Column("key_hash", sa.String(64), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False, default=0),
+    sa.Column("window_started_at", sa.Float, nullable=False),
+    sa.Column("locked_until", sa.Float),
+    sa.Column("signed_in_at", sa.Float),
+)
+
 
 def digest(secret: str) -> str:
     """Tokens are stored hashed, so a copy of the database does not hand out sessions."""
@@ -289,6 +302,16 @@ class Store:
         with self.engine.begin() as db:
             _audit(db, now, actor, action, handoff_id, detail)
 
+    def erased_at(self, handoff_id: int) -> float | None:
+        """When the applicant had this handoff erased (the audit log keeps that, no more)."""
+        with self.engine.connect() as db:
+            found = db.execute(
+                sa.select(audit.c.at).where(
+                    audit.c.handoff_id == handoff_id, audit.c.action == "erased"
+                )
+            ).scalar()
+            return float(found) if found is not None else None
+
     def audit_log(self, limit: int = 500) -> List[Dict[str, Any]]:
         with self.engine.connect() as db:
             rows = db.execute(audit.select().order_by(audit.c.id.desc()).limit(limit))
@@ -324,34 +347,6 @@ class Store:
         with self.engine.connect() as db:
             row = db.execute(users.select().where(users.c.name == name)).mappings().first()
             return dict(row) if row else None
-
-    def login_failed(self, user_id: int, max_failed: int, lock_until: float) -> bool:
-        """Count a failure; lock the account at the limit. True if it is now locked."""
-        with self.engine.begin() as db:
-            db.execute(
-                users.update()
-                .where(users.c.id == user_id)
-                .values(failed_logins=users.c.failed_logins + 1)
-            )
-            failed = db.execute(
-                sa.select(users.c.failed_logins).where(users.c.id == user_id)
-            ).scalar_one()
-            if failed >= max_failed:
-                db.execute(
-                    users.update()
-                    .where(users.c.id == user_id)
-                    .values(failed_logins=0, locked_until=lock_until)
-                )
-                return True
-        return False
-
-    def login_succeeded(self, user_id: int) -> None:
-        with self.engine.begin() as db:
-            db.execute(
-                users.update()
-                .where(users.c.id == user_id)
-                .values(failed_logins=0, locked_until=None)
-            )
 
     def create_session(self, user_id: int, now: float, expires_at: float) -> tuple[str, str]:
         secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)

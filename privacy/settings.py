@@ -11,7 +11,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Dict, Mapping
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -74,13 +74,39 @@ def days_text(days: float) -> str:
     return f"{days:g}"
 
 
-def tracker_db_url(endpoints: Path) -> str:
-    """The SQLAlchemy URL of the tracker store configured in `endpoints` (${VARS} expanded)."""
-    from rasa.utils.endpoints import read_endpoint_config
+def _expanded(value: Any, endpoints: Path) -> Any:
+    """`value` with ${VARS} replaced from the environment, as Rasa reads endpoints files."""
+    if isinstance(value, dict):
+        return {key: _expanded(item, endpoints) for key, item in value.items()}
+    if not isinstance(value, str) or "${" not in value:
+        return value
+    expanded = os.path.expandvars(value)
+    if "${" in expanded:
+        raise SettingsError(f"{endpoints}: set the environment variables in {value!r}.")
+    return expanded
+
+
+def tracker_store_section(endpoints: Path) -> Dict[str, Any] | None:
+    """The `tracker_store:` of `endpoints`, its ${VARS} expanded.
+
+    Only this section: Rasa's reader expands every ${VAR} in the file, and the purge has no
+    need of the action server's secret (endpoints.yml) or address."""
+    from ruamel.yaml import YAML
 
     if not endpoints.is_file():
         raise SettingsError(f"The endpoints file {endpoints} does not exist.")
-    config = read_endpoint_config(str(endpoints), "tracker_store")
+    # Scalars as plain strings: Rasa registers its ${VAR} expansion on the other loaders.
+    document = YAML(typ="base").load(endpoints.read_text(encoding="utf-8")) or {}
+    section = document.get("tracker_store") if isinstance(document, dict) else None
+    return _expanded(dict(section), endpoints) if isinstance(section, dict) else None
+
+
+def tracker_db_url(endpoints: Path) -> str:
+    """The SQLAlchemy URL of the tracker store configured in `endpoints` (${VARS} expanded)."""
+    from rasa.utils.endpoints import EndpointConfig
+
+    section = tracker_store_section(endpoints)
+    config = EndpointConfig.from_dict(section) if section else None
     if config is None or not config.type:
         raise SettingsError(
             f"{endpoints} configures no tracker store, so Rasa keeps conversations in memory "

@@ -11,8 +11,10 @@
   per-call argument handling (rasa_server/tf_predict.py).
 - Quick-reply payloads such as `/search_vacancies{"job_family":"technology"}` are not read
   as slot templates, which logged slot values in an error (rasa_server/response_payloads.py).
-- RASA_JWT_SECRET, when set, protects the HTTP API with JWTs (HS256) without the secret
-  appearing on the command line, where any user of the machine could read it.
+- RASA_JWT_SECRET, when set, protects the HTTP API with JWTs (HS256), and RASA_TOKEN with
+  Rasa's token, without either appearing on the command line, where any user of the machine
+  could read it (`ps`). They are handed to Rasa's own `--jwt-secret` and `--auth-token` inside
+  this process only: the process's command line stays as it was started.
 
 Every other argument is Rasa's (`rasa run --help`).
 """
@@ -23,6 +25,7 @@ import os
 import sys
 from typing import List, Mapping
 
+from privacy.tracebacks import install_traceback_redaction
 from rasa_server import (
     event_types,
     paused_safety,
@@ -33,21 +36,34 @@ from rasa_server import (
 from rasa_server.action_calls import install, timeout_from_env
 
 JWT_VARIABLE = "RASA_JWT_SECRET"
+TOKEN_VARIABLE = "RASA_TOKEN"
 
 
 def rasa_arguments(argv: List[str], environ: Mapping[str, str]) -> List[str]:
-    """The arguments for Rasa: these, plus the JWT secret for `run` when it is set."""
+    """The arguments for Rasa: these, plus the JWT secret and the token for `run` when set."""
+    if argv[:1] != ["run"] or argv[1:2] == ["actions"]:
+        return argv
+    for flag in ("--jwt-secret", "--auth-token"):
+        if flag in argv:
+            raise SystemExit(
+                f"{flag} would show the secret to every user of this machine (`ps`): "
+                f"give it in {JWT_VARIABLE if flag == '--jwt-secret' else TOKEN_VARIABLE}."
+            )
     secret = environ.get(JWT_VARIABLE, "")
-    if secret and argv[:1] == ["run"] and argv[1:2] != ["actions"]:
-        if "--jwt-secret" in argv:
-            raise SystemExit(f"Give the JWT secret in {JWT_VARIABLE} or --jwt-secret, not both.")
+    if secret:
         argv = [*argv, "--jwt-secret", secret]
         if "--jwt-method" not in argv:
             argv += ["--jwt-method", "HS256"]
+    token = environ.get(TOKEN_VARIABLE, "")
+    if token:
+        argv = [*argv, "--auth-token", token]
     return argv
 
 
 def main() -> None:
+    # Tracebacks without locals or messages; structlog's are fixed once Rasa configured it
+    # (privacy/log_redaction.py, installed by the tracker store and the ops channel).
+    install_traceback_redaction()
     install(timeout_from_env())
     tracker_store_errors.install()
     paused_safety.install()

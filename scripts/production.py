@@ -8,10 +8,8 @@ benchmark, so all of them run that set-up the same way.
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Dict, Mapping, Tuple
+from typing import Dict, Mapping
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -110,20 +108,3 @@ def ensure_database(services: ProductionServices, maintenance_db: str = "postgre
             return True
     finally:
         engine.dispose()
-
-
-def dev_secret(variable: str, var_dir: Path = ROOT / "var") -> Tuple[str, str]:
-    """The secret in `variable`, else one generated once into var/ (for this machine only).
-
-    Returns the secret and where it came from, to tell the person starting the servers.
-    """
-    value = os.environ.get(variable, "")
-    if value:
-        return value, f"from {variable}"
-    path = var_dir / variable.lower()
-    if not path.exists():
-        var_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
-        path.chmod(0o600)
-    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-    return path.read_text(encoding="utf-8").strip(), f"generated into {shown}"

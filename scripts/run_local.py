@@ -3,8 +3,10 @@ cleanly by Ctrl-C.
 
 `--production` runs the production set-up (endpoints.prod.yml, credentials.prod.yml) against
 this machine's PostgreSQL and Redis: DB_* and REDIS_* variables say where (see
-scripts/production.py), the database is created if missing, and RASA_JWT_SECRET and
-ACTION_SERVER_SECRET are generated into var/ when they are unset.
+scripts/production.py), the database is created if missing, and RASA_JWT_SECRET is
+generated into var/ when it is unset. Both set-ups take ACTION_SERVER_SECRET, else one
+generated once into var/action_server_secret, and pass every secret in the processes'
+environment, never on their command lines.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from scripts.stack import ROOT, Stack, quiet_env
+from scripts.stack import ROOT, Stack, dev_secret, quiet_env
 
 INSTAGRAM_SECRETS = ("INSTAGRAM_VERIFY_TOKEN", "INSTAGRAM_APP_SECRET", "INSTAGRAM_ACCESS_TOKEN")
 
@@ -38,13 +40,7 @@ def production_stack() -> tuple[Stack, bool]:
     import redis
     from sqlalchemy.exc import OperationalError
 
-    from scripts.production import (
-        CREDENTIALS,
-        ENDPOINTS,
-        ProductionServices,
-        dev_secret,
-        ensure_database,
-    )
+    from scripts.production import CREDENTIALS, ENDPOINTS, ProductionServices, ensure_database
 
     services = ProductionServices.from_env()
     try:
@@ -105,7 +101,8 @@ def main() -> int:
         stack, instagram = production_stack()
     else:
         credentials, instagram = credentials_for_run()
-        stack = Stack(credentials=credentials)
+        action_secret, _ = dev_secret("ACTION_SERVER_SECRET")
+        stack = Stack(credentials=credentials, action_secret=action_secret)
     # Ctrl-C (or SIGINT to the process group) stops everything in order, also when started
     # from a shell that hands background jobs SIGINT ignored (Rasa's servers stop on it anyway).
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -119,7 +116,7 @@ def main() -> int:
                     "--model", "models", "--endpoints", "endpoints.yml",
                 ],
                 cwd=ROOT,
-                env=quiet_env(),
+                env={**quiet_env(), "ACTION_SERVER_SECRET": stack.action_secret},
             )  # fmt: skip
         print(
             "Starting the action server and the Rasa server (loading the model takes a moment)..."

@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Dict, List
+from typing import IO, Dict, List, Tuple
 
 import requests
 
@@ -34,6 +34,35 @@ def api_token(var_dir: Path = ROOT / "var") -> str:
         path.write_text(secrets.token_urlsafe(24), encoding="utf-8")
         path.chmod(0o600)
     return path.read_text(encoding="utf-8").strip()
+
+
+def dev_secret(variable: str, var_dir: Path = ROOT / "var") -> Tuple[str, str]:
+    """The secret in `variable`, else one generated once into var/ (for this machine only).
+
+    Returns the secret and where it came from, to tell the person starting the servers.
+    """
+    value = os.environ.get(variable, "")
+    if value:
+        return value, f"from {variable}"
+    path = var_dir / variable.lower()
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        path.chmod(0o600)
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    return path.read_text(encoding="utf-8").strip(), f"generated into {shown}"
+
+
+def action_endpoint_yaml(port: int) -> str:
+    """The `action_endpoint:` lines of an endpoints file: this port, and the secret header that
+    the action server requires. Rasa expands ${ACTION_SERVER_SECRET} from its environment, in
+    a plain (unquoted) YAML value only."""
+    return (
+        "action_endpoint:\n"
+        f'  url: "http://localhost:{port}/webhook"\n'
+        "  headers:\n"
+        "    X-Action-Secret: ${ACTION_SERVER_SECRET}\n"
+    )
 
 
 def api_jwt(secret: str) -> str:
@@ -75,8 +104,9 @@ class Stack:
     desk_port: int = 5006
     # Production: the HTTP API takes JWTs signed with this instead of `token`.
     jwt_secret: str = ""
-    # Production: the action server refuses calls without this in X-Action-Secret.
-    action_secret: str = ""
+    # The action server refuses calls without this in X-Action-Secret; the Rasa server sends
+    # it (endpoints files: action_endpoint's headers). `make run` passes one kept in var/.
+    action_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     @property
     def url(self) -> str:
@@ -101,9 +131,9 @@ class Stack:
         return {"token": self.token}, {}
 
     def _secrets_env(self) -> Dict[str, str]:
-        env = {"ACTION_SERVER_URL": self.action_url}
-        if self.action_secret:
-            env["ACTION_SERVER_SECRET"] = self.action_secret
+        """Secrets go to the processes in their environment, never on a command line (which
+        every user of the machine can read with `ps`)."""
+        env = {"ACTION_SERVER_URL": self.action_url, "ACTION_SERVER_SECRET": self.action_secret}
         if self.jwt_secret:
             env["RASA_JWT_SECRET"] = self.jwt_secret
         return env
@@ -124,18 +154,19 @@ class Stack:
         )
 
     def start_rasa_server(self) -> None:
-        """`rasa run` through rasa_server (bounded action calls, apology, JWT from env)."""
-        auth = [] if self.jwt_secret else ["--auth-token", self.token]
+        """`rasa run` through rasa_server (bounded action calls, apology, the token or the JWT
+        secret from the environment)."""
         self._spawn(
             [
                 sys.executable, "-m", "rasa_server", "run",
-                "--enable-api", *auth,
+                "--enable-api",
                 "--port", str(self.rasa_port),
                 "--model", str(self.model),
                 "--endpoints", str(self.endpoints),
                 "--credentials", str(self.credentials),
             ],
-            extra_env=self._secrets_env(),
+            # Empty with a JWT secret: the API then takes JWTs only.
+            extra_env={**self._secrets_env(), "RASA_TOKEN": "" if self.jwt_secret else self.token},
         )  # fmt: skip
 
     def start(self, timeout: float = 180) -> None:

@@ -18,7 +18,7 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from scripts.stack import ROOT, Stack, free_port
+from scripts.stack import ROOT, Stack, action_endpoint_yaml, free_port
 from tests.desk_support import Desk, StandInRasa, running_desk, stand_in_rasa
 from tests.ops_support import PgRedisStack
 from tests.ops_support import pg_redis_stack as pg_redis_stack_running
@@ -107,8 +107,8 @@ def stack(trained_model: Path) -> Iterator[Stack]:
         action_port = free_port()
         endpoints = Path(tmp) / "endpoints.yml"
         endpoints.write_text(
-            f'action_endpoint:\n  url: "http://localhost:{action_port}/webhook"\n'
-            "tracker_store:\n  type: privacy.tracker_store.ErasingSQLTrackerStore\n"
+            action_endpoint_yaml(action_port)
+            + "tracker_store:\n  type: privacy.tracker_store.ErasingSQLTrackerStore\n"
             f'  dialect: sqlite\n  db: "{tmp}/tracker.db"\n',
             encoding="utf-8",
         )

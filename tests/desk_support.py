@@ -20,6 +20,7 @@ from typing import Any, Dict, Iterator, List
 from urllib.parse import unquote, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -164,20 +165,37 @@ def running_desk(tmp_path: Path, rasa: StandInRasa) -> Iterator[Desk]:
             stack.stop()
 
 
-class Browser:
-    """A requests session that keeps the desk's Secure cookies over plain http://127.0.0.1."""
+class FromAddress(HTTPAdapter):
+    """Connections from this local address (any of 127.0.0.0/8 on Linux), so one machine can
+    play recruiters and attackers at different source addresses."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+class Browser:
+    """A requests session that keeps the desk's Secure cookies over plain http://127.0.0.1,
+    connecting from `address`."""
+
+    def __init__(self, base: str, address: str = "127.0.0.1") -> None:
         self.base = base
         self.cookies: Dict[str, str] = {}
+        self.session = requests.Session()
+        self.session.mount("http://", FromAddress(address))
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         headers = dict(kwargs.pop("headers", {}))
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        reply = requests.request(
+        reply = self.session.request(
             method, self.base + path, headers=headers, allow_redirects=False, timeout=30, **kwargs
         )
+        self.session.cookies.clear()  # this class keeps the cookies, as a browser would
         for cookie in reply.cookies:
             if cookie.value:
                 self.cookies[cookie.name] = cookie.value

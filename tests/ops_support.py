@@ -20,7 +20,7 @@ from typing import Iterator
 import redis
 import sqlalchemy as sa
 
-from scripts.stack import Stack, free_port
+from scripts.stack import Stack, action_endpoint_yaml, free_port
 from tests.production.services import POSTGRES_URL, fresh_postgres_database
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -94,13 +94,9 @@ def pg_redis_stack(model: Path, directory: Path) -> Iterator[PgRedisStack]:
     }
     endpoints = directory / "endpoints.yml"
     endpoints.write_text(
-        json.dumps(
-            {
-                "action_endpoint": {"url": f"http://localhost:{action_port}/webhook"},
-                "tracker_store": tracker_store,
-                "lock_store": lock_store,
-            }
-        ),  # JSON is YAML
+        action_endpoint_yaml(action_port)
+        + f"tracker_store: {json.dumps(tracker_store)}\n"  # JSON is YAML
+        + f"lock_store: {json.dumps(lock_store)}\n",
         encoding="utf-8",
     )
     log_path = directory / "servers.log"

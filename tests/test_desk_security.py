@@ -177,3 +177,69 @@ def test_a_recruiter_replies_in_the_browser_and_sees_failures(
     assert "This one will not arrive" in failed.text and "not delivered" in failed.text
     rasa.fail = False
     requests.get(f"{desk.url}/health", timeout=5)
+
+
+ATTACKER = "127.0.0.2"
+
+
+def test_wrong_passwords_from_one_address_do_not_lock_the_recruiter_out_elsewhere(desk: Desk):
+    desk.add_recruiter("alice")
+    attacker = Browser(desk.url, address=ATTACKER)
+    for _ in range(5):
+        assert attacker.sign_in("alice", "wrong password!").status_code == 401
+    # That address may no longer try alice's account, even with her password ...
+    refused = attacker.sign_in("alice")
+    assert refused.status_code == 429 and "locked" in refused.text
+    assert "desk_session" not in attacker.cookies
+    # ... but alice, at her own address, signs in as usual.
+    alice = Browser(desk.url)
+    assert alice.sign_in("alice").status_code == 302 and "desk_session" in alice.cookies
+
+
+def test_one_address_cannot_try_name_after_name(desk: Desk):
+    desk.add_recruiter("alice")
+    sprayer = Browser(desk.url, address="127.0.0.3")
+    for number in range(20):
+        assert sprayer.sign_in(f"user{number}", "guess number one").status_code == 401
+    assert sprayer.sign_in("alice").status_code == 429
+    assert Browser(desk.url).sign_in("alice").status_code == 302
+
+
+def test_guessing_from_many_addresses_locks_only_addresses_new_to_the_account(desk: Desk):
+    desk.add_recruiter("alice")
+    assert Browser(desk.url).sign_in("alice").status_code == 302  # her usual address
+    for number in range(50):
+        guesser = Browser(desk.url, address=f"127.0.1.{number + 1}")
+        assert guesser.sign_in("alice", f"guess {number} of many").status_code == 401
+    newcomer = Browser(desk.url, address="127.0.2.1")
+    refused = newcomer.sign_in("alice")
+    assert refused.status_code == 429 and "this account" in refused.text
+    assert Browser(desk.url).sign_in("alice").status_code == 302
+    assert any(entry["action"] == "locked out" for entry in desk.store.audit_log())
+
+
+MALFORMED_IDS = ("99999999999999999999", "9223372036854775808", "0", "-1", "123456")
+
+
+def test_malformed_or_unknown_handoff_ids_are_not_found(desk: Desk):
+    token = desk.add_recruiter("alice")
+    client = Browser(desk.url)
+    client.sign_in("alice")
+    csrf = client.csrf("/")
+    api = {"Authorization": f"Bearer {token}"}
+    for handoff in MALFORMED_IDS:
+        for method, path in page_routes(int(handoff)):
+            if path in ("/", "/audit", "/logout"):
+                continue
+            page = client.request(method, path, data={"csrf": csrf, "text": "x", "at": "1"})
+            assert page.status_code == 404, (path, page.status_code, page.text[:200])
+        flag = client.request("POST", f"/handoffs/{handoff}/flag", data={"csrf": csrf, "at": "1"})
+        assert flag.status_code == 404, flag.text[:200]
+        for method, path in (
+            ("GET", ""), ("POST", "/claim"), ("POST", "/messages"),
+            ("POST", "/release"), ("POST", "/close"),
+        ):  # fmt: skip
+            url = f"{desk.url}/api/handoffs/{handoff}{path}"
+            answer = requests.request(method, url, headers=api, json={"text": "x"}, timeout=30)
+            assert answer.status_code == 404, (url, answer.status_code, answer.text[:200])
+            assert "error" in answer.json()

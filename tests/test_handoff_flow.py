@@ -147,6 +147,37 @@ def test_safety_messages_are_answered_while_a_recruiter_has_the_conversation(
     desk(servers, recruiter, "POST", f"/handoffs/{handoff['id']}/close")
 
 
+def test_erasure_while_a_recruiter_has_the_conversation_is_answered_and_honoured(
+    servers: Stack, recruiter: str
+):
+    sender = f"erase-{uuid.uuid4().hex[:8]}"
+    assert PROMISE in texts(say(servers, sender, "can I talk to a recruiter"))
+    handoff = handoff_for(servers, recruiter, sender)
+    assert desk(servers, recruiter, "POST", f"/handoffs/{handoff['id']}/claim").ok
+    sent = desk(
+        servers, recruiter, "POST", f"/handoffs/{handoff['id']}/messages", json={"text": "Hi"}
+    )
+    assert sent.status_code == 201, sent.text
+
+    # A "no" keeps everything, and the recruiter keeps the conversation.
+    assert "Do you want me to erase" in texts(say(servers, sender, "please delete my data"))
+    assert "haven't deleted anything" in texts(say(servers, sender, "no"))
+    assert say(servers, sender, "how long does vetting take?") == []
+    assert desk(servers, recruiter, "GET", f"/handoffs/{handoff['id']}").ok
+
+    # A "yes" straight after the question erases the conversation and the handoff.
+    assert "Do you want me to erase" in texts(say(servers, sender, "please delete my data"))
+    assert "erased this conversation" in texts(say(servers, sender, "yes"))
+    gone = desk(servers, recruiter, "GET", f"/handoffs/{handoff['id']}")
+    assert gone.status_code == 404
+    assert "erased at the applicant's request" in gone.json()["error"]
+    claimed = desk(servers, recruiter, "GET", "/handoffs?status=claimed").json()["handoffs"]
+    assert all(h["sender_id"] != sender for h in claimed)
+    # The applicant starts afresh with the assistant, no longer paused.
+    assert bot_texts(servers, sender) == []
+    assert say(servers, sender, "hello") != []
+
+
 def test_socketio_applicant_receives_the_recruiters_reply(servers: Stack, recruiter: str):
     received: queue.Queue[Dict[str, Any]] = queue.Queue()
     session_id = uuid.uuid4().hex

@@ -21,6 +21,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from actions.server import SECRET_HEADER
 from desk.storage import NewHandoff, Store, migrate
 from scripts.stack import ROOT, Stack, free_port, quiet_env
 from tests.conftest import say
@@ -119,7 +120,12 @@ def test_action_server_health_metrics_and_error_replies(stack: Stack):
         "next_action": "action_answer_offer",
         "tracker": {"sender_id": secret, "events": events},
     }
-    failed = requests.post(f"{actions}/webhook", json=broken_call, timeout=30)
+    failed = requests.post(
+        f"{actions}/webhook",
+        json=broken_call,
+        headers={SECRET_HEADER: stack.action_secret},  # as the Rasa server calls it
+        timeout=30,
+    )
     assert failed.status_code == 500
     assert secret not in failed.text
     assert failed.json()["error"].startswith("the action failed (")
@@ -132,7 +138,8 @@ def test_action_server_is_not_ready_without_its_actions(tmp_path: Path):
         server = subprocess.Popen(
             [sys.executable, "-m", "actions.server", "--port", str(port),
              "--actions", "observability"],
-            cwd=ROOT, env=quiet_env(), stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT, env={**quiet_env(), "ACTION_SERVER_SECRET": "unused"},
+            stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:
             url = f"http://localhost:{port}"

@@ -85,3 +85,47 @@ def test_rasas_own_text_fields_are_redacted_above_debug():
         assert secret not in output
     assert "VISIBLE-AT-DEBUG" in output
     assert output.count("[redacted]") == 3
+
+
+def test_tracebacks_carry_no_locals_or_messages_above_debug():
+    """An exception's frames keep their local variables and its message quotes its input."""
+    script = textwrap.dedent(
+        """
+        import logging, structlog
+        from rasa.utils.log_utils import configure_structlog
+        configure_structlog(logging.DEBUG)
+        from privacy.log_redaction import redact_rasa_logs
+        redact_rasa_logs()
+
+        def handle(text):
+            raise ValueError(f"cannot parse {text}")
+
+        for logged in ("SECRET-LOCAL", "SECRET-STDLIB"):
+            try:
+                handle(logged)
+            except ValueError:
+                if logged == "SECRET-LOCAL":
+                    structlog.get_logger().exception("rest.message.received.failure")
+                else:
+                    logging.getLogger("sanic.error").exception("failed")
+        try:
+            handle("VISIBLE-AT-DEBUG")
+        except ValueError:
+            logging.getLogger("sanic.error").debug("failed", exc_info=True)
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**quiet_env(), "FORCE_JSON_LOGGING": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    output = run.stdout + run.stderr
+    assert '"exc_type": "ValueError"' in output and "ValueError: [redacted]" in output
+    assert '"name": "handle"' in output and ", in handle" in output  # where it was raised
+    for secret in ("SECRET-LOCAL", "SECRET-STDLIB"):
+        assert secret not in output
+    assert "VISIBLE-AT-DEBUG" in output

@@ -197,3 +197,7 @@ def test_the_tracker_store_is_read_from_the_endpoints_file_rasa_uses(
     local = tmp_path / "endpoints.yml"
     local.write_text("tracker_store:\n  type: SQL\n  db: var/tracker.db\n", encoding="utf-8")
     assert tracker_db_url(local) == f"sqlite:///{PROJECT_ROOT / 'var' / 'tracker.db'}"
+    # The purge reads the tracker store only: it needs none of the action server's settings.
+    monkeypatch.delenv("ACTION_SERVER_SECRET", raising=False)
+    project = tracker_db_url(PROJECT_ROOT / "endpoints.yml")
+    assert project == f"sqlite:///{PROJECT_ROOT / 'var' / 'tracker.db'}"

@@ -86,15 +86,30 @@
     list.replaceChildren.apply(list, items);
   }
 
+  // The handoff is gone (the applicant had it erased): say why, in place of the transcript.
+  function gone(body) {
+    var item = document.createElement("li");
+    item.className = "gone";
+    item.appendChild(span("text", (body && body.error) || "This handoff no longer exists."));
+    list.replaceChildren(item);
+  }
+
   function poll() {
+    var stopped = false;
     fetch(source, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (answer) {
         if (answer.status === 401) { window.location.assign("/login"); return null; }
+        if (answer.status === 404) {
+          stopped = true;
+          return answer.json().then(gone, function () { gone(null); }).then(function () {
+            return null;
+          });
+        }
         return answer.ok ? answer.json() : null;
       })
       .then(function (body) { if (body) { render(body.entries); } })
       .catch(function () { /* try again at the next tick */ })
-      .then(function () { setTimeout(poll, 3000); });
+      .then(function () { if (!stopped) { setTimeout(poll, 3000); } });
   }
   setTimeout(poll, 3000);
 })();

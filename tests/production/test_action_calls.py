@@ -167,3 +167,11 @@ def test_the_jwt_secret_comes_from_the_environment_not_the_command_line() -> Non
     ]  # fmt: skip
     assert rasa_arguments(run_args, {}) == run_args
     assert rasa_arguments(["shell"], {"RASA_JWT_SECRET": "s"}) == ["shell"]
+
+
+def test_the_api_token_comes_from_the_environment_not_the_command_line() -> None:
+    run_args = ["run", "--enable-api", "--port", "5005"]
+    assert rasa_arguments(run_args, {"RASA_TOKEN": "t"}) == [*run_args, "--auth-token", "t"]
+    for flag in ("--auth-token", "--jwt-secret"):
+        with pytest.raises(SystemExit, match="RASA_"):
+            rasa_arguments([*run_args, flag, "on-the-command-line"], {})

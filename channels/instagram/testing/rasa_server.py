@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from scripts.stack import Stack, free_port
+from scripts.stack import Stack, action_endpoint_yaml, free_port
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,8 @@ def rasa_with_instagram(
     credentials.write_text(CREDENTIALS, encoding="utf-8")
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
-        f'action_endpoint:\n  url: "http://localhost:{action_port}/webhook"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{workdir}/tracker.db"\n',
+        action_endpoint_yaml(action_port)
+        + f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{workdir}/tracker.db"\n',
         encoding="utf-8",
     )
     env = {
