@@ -16,7 +16,7 @@ from channels.instagram.events import (
     decode,
     parse_delivery,
 )
-from channels.instagram.flood import FloodControl, Verdict
+from channels.flood import FloodControl, Verdict
 from channels.instagram.graph_api import classify
 from channels.instagram.sender_queues import AckFirst, SenderQueues
 from channels.instagram.settings import DEFAULT_GRAPH_URL, InstagramSettings, SettingsError
