@@ -52,7 +52,9 @@ def erase_conversation(rasa_url: str, sender_id: str) -> None:
 
 def main(argv: List[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m privacy.erase", description=__doc__)
-    parser.add_argument("sender_id", help="the conversation's id (e.g. the Instagram-scoped id)")
+    parser.add_argument(
+        "sender_id", help="the conversation id, with its channel: instagram:<IGSID>, rest:<sender>"
+    )
     args = parser.parse_args(argv)
 
     from desk.settings import database_url
