@@ -18,10 +18,11 @@ async def read_limited(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
-            if int(declared) > limit:
-                raise too_big
+            declared_size = int(declared)
         except ValueError as error:
             raise Refused(400, "bad Content-Length") from error
+        if declared_size > limit:
+            raise too_big
     stream = request.stream
     if stream is None:  # body already read by the framework
         if len(request.body) > limit:

@@ -12,9 +12,8 @@ import socketio
 class ChatClient:
     """One browser tab: a socket, the session id the server confirmed, what it received."""
 
-    def __init__(self, url: str, origin: str | None = None) -> None:
+    def __init__(self, url: str) -> None:
         self.url = url
-        self.origin = origin
         self.received: queue.Queue[Dict[str, Any]] = queue.Queue()
         self.errors: queue.Queue[Dict[str, Any]] = queue.Queue()
         self.confirmed: queue.Queue[str] = queue.Queue()
@@ -24,11 +23,7 @@ class ChatClient:
         self.client.on("session_confirm", self.confirmed.put)
 
     def connect(self) -> None:
-        headers = {"Origin": self.origin} if self.origin else {}
-        self.client.connect(
-            self.url, socketio_path="socket.io", wait_timeout=30, headers=headers,
-            transports=["websocket"],
-        )  # fmt: skip
+        self.client.connect(self.url, socketio_path="socket.io", wait_timeout=30)
 
     def session(self, proposed: str | None = None) -> str:
         """Ask for a session (proposing `proposed`); the session id the server confirmed."""
