@@ -32,6 +32,13 @@ REST_TOKEN = "rest-channel-test-token"
 d = Deliveries()
 PROMISE = "A recruiter will reply here"
 REPLY = "Hi, this is Alice from recruitment."
+# A message added through Rasa's HTTP API as if it came over socket.io.
+ANOTHER_CHANNELS_MESSAGE = {
+    "event": "user",
+    "text": "hello",
+    "input_channel": "socketio",
+    "parse_data": {"intent": {"name": "greet", "confidence": 1.0}, "entities": [], "text": "hello"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +156,7 @@ def test_the_recruiters_reply_goes_to_the_handoffs_channel(
         moved = requests.post(
             f"{servers.url}/conversations/{instagram}/tracker/events",
             params={"token": servers.token},
-            json=[{"event": "user", "text": "hello", "input_channel": "socketio"}],
+            json=[ANOTHER_CHANNELS_MESSAGE],
             timeout=30,
         )
         assert moved.status_code == 200, moved.text
