@@ -59,7 +59,8 @@ class RasaApi:
         return {"token": self._token}, {}
 
     def _conversation(self, sender_id: str) -> str:
-        return f"{self._url}/conversations/{quote(sender_id, safe='')}"
+        # Rasa does not unquote the id in the path, so the namespace's ":" goes as it is.
+        return f"{self._url}/conversations/{quote(sender_id, safe=':')}"
 
     async def tracker(self, sender_id: str) -> Dict[str, Any]:
         url = f"{self._conversation(sender_id)}/tracker"

@@ -40,7 +40,8 @@ def rasa_auth() -> Tuple[Dict[str, str], Dict[str, str]]:
 def erase_conversation(rasa_url: str, sender_id: str) -> None:
     params, headers = rasa_auth()
     reply = requests.post(
-        f"{rasa_url.rstrip('/')}/conversations/{quote(sender_id, safe='')}/tracker/events",
+        # Rasa does not unquote the id in the path: the namespace's ":" goes as it is.
+        f"{rasa_url.rstrip('/')}/conversations/{quote(sender_id, safe=':')}/tracker/events",
         params=params,
         headers=headers,
         json=[{"event": "slot", "name": ERASED_SLOT, "value": True}],
