@@ -34,7 +34,6 @@ from sanic.response import HTTPResponse
 from channels.conversation_ids import conversation_id
 from channels.flood import FloodControl, Verdict
 from channels.limits import SLOW_DOWN, ChannelLimits, Refused
-from channels.request_body import read_limited
 
 logger = logging.getLogger(__name__)
 
@@ -87,13 +86,13 @@ class ReliableRestInput(RestInput):
         async def health(request: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
-        @webhook.route("/webhook", methods=["POST"], stream=True)
+        @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             refusal = self._refuse_caller(request)
             if refusal is not None:
                 return refusal
             try:
-                sender, text, metadata = await self._read_message(request)
+                sender, text, metadata = self._read_message(request)
             except Refused as refused:
                 return _error(refused.status, str(refused))
             conversation = conversation_id(self.name(), sender)
@@ -122,8 +121,12 @@ class ReliableRestInput(RestInput):
             return _error(403, "The REST channel answers only this machine (loopback).")
         return None
 
-    async def _read_message(self, request: Request) -> tuple[str, str, Dict[str, Any] | None]:
-        raw = await read_limited(request, self.limits.max_body_bytes)
+    def _read_message(self, request: Request) -> tuple[str, str, Dict[str, Any] | None]:
+        # Read whole by Sanic (up to its REQUEST_MAX_SIZE) but refused before any parsing or
+        # model work: a streamed read measured 15-20 ms slower for every message.
+        raw = bytes(request.body)
+        if len(raw) > self.limits.max_body_bytes:
+            raise Refused(413, f"body over {self.limits.max_body_bytes} bytes")
         try:
             body = json.loads(raw)
         except (UnicodeDecodeError, ValueError) as error:
