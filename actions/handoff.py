@@ -17,6 +17,7 @@ from actions.conversation import NOT_UNDERSTOOD, intent_of, latest_intent, user_
 from actions.handoff_client import HandoffClient, HandoffError
 from actions.handoff_topics import last_faq_topic
 from actions.settings import HandoffSettings
+from channels.conversation_ids import channel_of
 from desk.office_hours import OfficeHours
 from desk.storage import NewHandoff
 from observability.metrics import HANDOFFS
@@ -45,6 +46,15 @@ def transcript(tracker: Tracker) -> List[Dict[str, Any]]:
         who = "applicant" if kind == "user" else "assistant"
         lines.append({"who": who, "text": event["text"], "at": event.get("timestamp")})
     return lines[-TRANSCRIPT_MESSAGES:]
+
+
+def channel_of_conversation(tracker: Tracker) -> str:
+    """The channel the recruiter's replies go to, fixed when the handoff is opened.
+
+    The conversation id's namespace says it (channels/conversation_ids.py); the latest
+    input channel only for an id from before namespacing.
+    """
+    return channel_of(tracker.sender_id) or tracker.get_latest_input_channel() or "unknown"
 
 
 def reason_for(tracker: Tracker) -> str:
@@ -96,7 +106,7 @@ class ActionHandoffToRecruiter(Action):
         now = self._clock()
         handoff = NewHandoff(
             sender_id=tracker.sender_id,
-            channel=tracker.get_latest_input_channel() or "unknown",
+            channel=channel_of_conversation(tracker),
             topic=last_faq_topic(tracker) or "general",
             reason=reason_for(tracker),
             preview=preview_of(tracker),

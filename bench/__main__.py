@@ -62,6 +62,8 @@ def ours(rounds: int) -> Dict[str, object]:
         with open(Path(tmp) / "log", "wb") as log, Stack(
             rasa_port=free_port(), action_port=action_port, token="bench",
             endpoints=endpoints, model=MODEL, log=log,
+            # Throughput loads measure the model, not fair use: no per-sender limit.
+            env={"CHANNEL_MESSAGES_PER_WINDOW": "1000000"},
         ) as stack:  # fmt: skip
             return measure(stack.url, texts, stack.processes[1].pid, rounds)
 
@@ -145,12 +147,13 @@ def write_report(understood: str, mine: Dict, theirs: Dict, rounds: int) -> str:
 
 def extra_sections() -> List[Tuple[str, Callable[[], str]]]:
     """Benchmarks of the other parts of the assistant, each a Markdown section."""
-    from bench import insights, instagram, production, training, vacancies
+    from bench import fair_use, insights, instagram, production, training, vacancies
 
     return [
         ("Retraining", training.run),
         ("Vacancy search", vacancies.run),
         ("Instagram channel", instagram.run),
+        ("Fair use: one sender's burst", fair_use.run),
         ("Production set-up (PostgreSQL, Redis, two replicas)", production.run),
         ("Insights (a year of traffic on PostgreSQL)", insights.run),
     ]

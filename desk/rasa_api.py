@@ -1,7 +1,9 @@
 """The Rasa server's HTTP API, as the desk uses it: read a conversation, add events to it.
 
-Recruiter replies are `bot` events added with execute_side_effects, so Rasa sends them
-through the channel the applicant last used, and they stay in the conversation.
+Recruiter replies are `bot` events added with execute_side_effects and the handoff's own
+channel as `output_channel`, so Rasa sends them where the applicant is (the channel recorded
+when the handoff was opened, never "the latest input channel", which anyone able to add an
+event could move), and they stay in the conversation.
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ class RasaApi:
         return {"token": self._token}, {}
 
     def _conversation(self, sender_id: str) -> str:
-        return f"{self._url}/conversations/{quote(sender_id, safe='')}"
+        # Rasa does not unquote the id in the path, so the namespace's ":" goes as it is.
+        return f"{self._url}/conversations/{quote(sender_id, safe=':')}"
 
     async def tracker(self, sender_id: str) -> Dict[str, Any]:
         url = f"{self._conversation(sender_id)}/tracker"
@@ -73,11 +76,11 @@ class RasaApi:
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
             raise DeliveryError(f"cannot reach the Rasa server: {error!r}") from error
 
-    async def append(self, sender_id: str, events: List[Dict[str, Any]]) -> None:
-        """Add events and send any bot messages among them to the applicant."""
+    async def append(self, sender_id: str, events: List[Dict[str, Any]], channel: str) -> None:
+        """Add events and send any bot messages among them to the applicant on `channel`."""
         url = f"{self._conversation(sender_id)}/tracker/events"
         auth, headers = self._auth()
-        params = {**auth, "output_channel": "latest", "execute_side_effects": "true"}
+        params = {**auth, "output_channel": channel, "execute_side_effects": "true"}
         try:
             async with (
                 aiohttp.ClientSession(timeout=self._timeout) as session,
@@ -95,10 +98,12 @@ def last_applicant_message_at(tracker: Dict[str, Any]) -> float | None:
     return max((t for t in times if t), default=None)
 
 
-def reply_event(tracker: Dict[str, Any], text: str, handoff_id: int, now: float) -> Dict[str, Any]:
-    """The bot event for a recruiter's reply, shaped for the applicant's channel."""
+def reply_event(
+    channel: str, tracker: Dict[str, Any], text: str, handoff_id: int, now: float
+) -> Dict[str, Any]:
+    """The bot event for a recruiter's reply, shaped for the handoff's channel."""
     metadata = {"desk_handoff": handoff_id}
-    if tracker.get("latest_input_channel") == INSTAGRAM:
+    if channel == INSTAGRAM:
         last = last_applicant_message_at(tracker)
         age = now - last if last else float("inf")
         if age > HUMAN_AGENT_WINDOW_S:

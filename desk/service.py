@@ -91,7 +91,7 @@ class Desk:
             raise Conflict(f"Handoff {handoff_id} is {handoff['status']} (claimed by {who}).")
         try:
             # Pause again: the assistant resumes by itself if the conversation's session expired.
-            await self.rasa.append(handoff["sender_id"], [{"event": "pause"}])
+            await self.rasa.append(handoff["sender_id"], [{"event": "pause"}], handoff["channel"])
         except DeliveryError as error:
             await self._record(recruiter, "pause failed", handoff_id, str(error))
         return await self.handoff(handoff_id)
@@ -123,8 +123,8 @@ class Desk:
         )
         try:
             tracker = await self.rasa.tracker(handoff["sender_id"])
-            event = reply_event(tracker, text, handoff_id, now)
-            await self.rasa.append(handoff["sender_id"], [event])
+            event = reply_event(handoff["channel"], tracker, text, handoff_id, now)
+            await self.rasa.append(handoff["sender_id"], [event], handoff["channel"])
         except WindowClosed as error:
             await self.db(self.store.set_delivery, message_id, "failed", str(error))
             raise Conflict(str(error)) from error
@@ -147,14 +147,16 @@ class Desk:
         """Hand back to the assistant, which says it is back; stays claimed if Rasa fails."""
         handoff = await self._mine(handoff_id, recruiter, "hand back")
         events = [{"event": "resume"}, {"event": "bot", "text": BACK_WITH_ASSISTANT}, LISTEN]
-        await self.rasa.append(handoff["sender_id"], events)
+        await self.rasa.append(handoff["sender_id"], events, handoff["channel"])
         if not await self.db(self.store.finish, handoff_id, recruiter, "released", self.clock()):
             raise Conflict(f"Handoff {handoff_id} changed while you were handing it back.")
 
     async def close(self, handoff_id: int, recruiter: str) -> None:
         handoff = await self._mine(handoff_id, recruiter, "close")
         try:
-            await self.rasa.append(handoff["sender_id"], [{"event": "resume"}, LISTEN])
+            await self.rasa.append(
+                handoff["sender_id"], [{"event": "resume"}, LISTEN], handoff["channel"]
+            )
         except DeliveryError as error:
             await self._record(recruiter, "resume failed", handoff_id, str(error))
         if not await self.db(self.store.finish, handoff_id, recruiter, "closed", self.clock()):
@@ -205,7 +207,7 @@ class Desk:
                 continue
             event = {"event": "bot", "text": HOLDING, "metadata": {"desk_holding": True}}
             try:
-                await self.rasa.append(handoff["sender_id"], [event])
+                await self.rasa.append(handoff["sender_id"], [event], handoff["channel"])
             except DeliveryError as error:
                 await self.db(self.store.mark_holding_sent, handoff["id"], None)
                 logger.warning("holding message for handoff %s failed: %s", handoff["id"], error)

@@ -40,7 +40,8 @@ def rasa_auth() -> Tuple[Dict[str, str], Dict[str, str]]:
 def erase_conversation(rasa_url: str, sender_id: str) -> None:
     params, headers = rasa_auth()
     reply = requests.post(
-        f"{rasa_url.rstrip('/')}/conversations/{quote(sender_id, safe='')}/tracker/events",
+        # Rasa does not unquote the id in the path: the namespace's ":" goes as it is.
+        f"{rasa_url.rstrip('/')}/conversations/{quote(sender_id, safe=':')}/tracker/events",
         params=params,
         headers=headers,
         json=[{"event": "slot", "name": ERASED_SLOT, "value": True}],
@@ -52,7 +53,9 @@ def erase_conversation(rasa_url: str, sender_id: str) -> None:
 
 def main(argv: List[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m privacy.erase", description=__doc__)
-    parser.add_argument("sender_id", help="the conversation's id (e.g. the Instagram-scoped id)")
+    parser.add_argument(
+        "sender_id", help="the conversation id, with its channel: instagram:<IGSID>, rest:<sender>"
+    )
     args = parser.parse_args(argv)
 
     from desk.settings import database_url

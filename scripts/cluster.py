@@ -25,6 +25,7 @@ from typing import Any, Dict, Iterator, List
 import requests
 import sqlalchemy as sa
 
+from channels.conversation_ids import conversation_id
 from scripts.production import CREDENTIALS, ENDPOINTS, ProductionServices, ensure_database
 from scripts.stack import ROOT, Stack, free_port, quiet_env
 
@@ -108,6 +109,8 @@ class Cluster:
     env: Dict[str, str] = field(default_factory=dict)
     jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     action_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    # credentials.prod.yml's REST channel is off without a token; clients send this one.
+    rest_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     desk: bool = False
     stacks: List[Stack] = field(default_factory=list)
     logs: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
@@ -133,7 +136,11 @@ class Cluster:
                     credentials=self.credentials,
                     model=self.model,
                     log=log,
-                    env={**self.services.env(), **self.env},
+                    env={
+                        **self.services.env(),
+                        "REST_CHANNEL_TOKEN": self.rest_token,
+                        **self.env,
+                    },
                     jwt_secret=self.jwt_secret,
                     action_secret=self.action_secret,
                 )
@@ -217,13 +224,13 @@ def wait_for_http(
 
 
 def tracker_events(services: ProductionServices, sender: str) -> List[Dict[str, Any]]:
-    """Every stored event of one conversation, oldest first, straight from PostgreSQL."""
+    """Every stored event of one REST sender's conversation, oldest first, from PostgreSQL."""
     engine = sa.create_engine(services.database_url(), future=True)
     try:
         with engine.connect() as connection:
             rows = connection.execute(
                 sa.text("SELECT data FROM events WHERE sender_id = :sender ORDER BY id"),
-                {"sender": sender},
+                {"sender": conversation_id("rest", sender)},
             )
             return [json.loads(row[0]) for row in rows]
     finally:

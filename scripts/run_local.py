@@ -147,6 +147,13 @@ def running_message(stack: Stack, production: bool, instagram: bool) -> str:
         web_chat = stack.webchat_url
         api = f"{stack.url} (token in RASA_TOKEN, or in var/rasa_token)"
         desk_user = ""
+    rest = f"POST {stack.url}/webhooks/rest/webhook " + '{"sender": "me", "message": "hello"}'
+    if os.environ.get("REST_CHANNEL_TOKEN"):
+        rest += " with Authorization: Bearer $REST_CHANNEL_TOKEN"
+    elif production:
+        rest = "off (set REST_CHANNEL_TOKEN to enable it)"
+    else:
+        rest += " (from this machine only)"
     instagram_line = (
         f"webhook at {stack.url}/webhooks/instagram/webhook"
         if instagram
@@ -156,8 +163,7 @@ def running_message(stack: Stack, production: bool, instagram: bool) -> str:
     return (
         "\nThe careers assistant is running.\n"
         f"  Web chat:      {web_chat}\n"
-        f"  REST channel:  POST {stack.url}/webhooks/rest/webhook "
-        '{"sender": "me", "message": "hello"}\n'
+        f"  REST channel:  {rest}\n"
         f"  HTTP API:      {api}\n"
         f"  Recruiter desk: {stack.desk_url}/ (add an account first: "
         f"{desk_user}.venv/bin/python -m desk create-user NAME)\n"

@@ -18,6 +18,7 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from channels.conversation_ids import conversation_id
 from scripts.stack import ROOT, Stack, action_endpoint_yaml, free_port
 from tests.desk_support import Desk, StandInRasa, running_desk, stand_in_rasa
 from tests.ops_support import PgRedisStack
@@ -38,6 +39,16 @@ def say(stack: Stack, sender: str, message: str) -> List[Dict[str, Any]]:
     )
     assert reply.status_code == 200, reply.text
     return reply.json()
+
+
+def rest_id(sender: str) -> str:
+    """The conversation id the REST channel keeps `sender`'s messages under."""
+    return conversation_id("rest", sender)
+
+
+def webchat_id(session_id: str) -> str:
+    """The conversation id of a web chat session id the server issued (key.signature)."""
+    return conversation_id("socketio", session_id.split(".")[0])
 
 
 def texts(replies: List[Dict[str, Any]]) -> str:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -39,6 +39,7 @@ class StandInRasa(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _RasaHandler)
         self.trackers: Dict[str, Dict[str, Any]] = {}
         self.posted: List[tuple[str, List[Dict[str, Any]]]] = []
+        self.output_channels: List[str] = []  # the `output_channel` of each POST
         self.fail = False
 
     @property
@@ -83,6 +84,8 @@ class _RasaHandler(BaseHTTPRequestHandler):
         if self.server.fail:
             return self._answer(500, {"status": "failure", "message": "Graph API error"})
         self.server.posted.append((sender, events))
+        query = parse_qs(urlsplit(self.path).query)
+        self.server.output_channels.append((query.get("output_channel") or [""])[0])
         tracker = self.server.trackers.setdefault(sender, {"sender_id": sender, "events": []})
         tracker["events"].extend({**event, "timestamp": time.time()} for event in events)
         self._answer(200, tracker)
@@ -132,11 +135,13 @@ class Desk:
         assert token.returncode == 0, token.stderr
         return token.stdout.strip()
 
-    def add_handoff(self, sender: str, preview: str = "", at: float | None = None) -> int:
+    def add_handoff(
+        self, sender: str, preview: str = "", at: float | None = None, channel: str = "socketio"
+    ) -> int:
         return self.store.create_handoff(
             NewHandoff(
                 sender_id=sender,
-                channel="socketio",
+                channel=channel,
                 topic="eligibility_residency",
                 reason="asked for a person",
                 preview=preview,

@@ -139,11 +139,12 @@ def test_instagram_uses_the_human_agent_tag_after_24_hours_and_stops_after_7_day
 ):
     token = desk.add_recruiter("alice")
     day_and_a_bit = time.time() - STANDARD_WINDOW_S - 3600
-    rasa.conversation("ig-late", "instagram", ("can I apply?", day_and_a_bit))
+    rasa.conversation("instagram:ig-late", "instagram", ("can I apply?", day_and_a_bit))
     rasa.conversation(
-        "ig-too-late", "instagram", ("hello?", time.time() - HUMAN_AGENT_WINDOW_S - 60)
+        "instagram:ig-too-late", "instagram", ("hello?", time.time() - HUMAN_AGENT_WINDOW_S - 60)
     )
-    late, too_late = desk.add_handoff("ig-late"), desk.add_handoff("ig-too-late")
+    late = desk.add_handoff("instagram:ig-late", channel="instagram")
+    too_late = desk.add_handoff("instagram:ig-too-late", channel="instagram")
     for handoff in (late, too_late):
         call(desk, token, "POST", f"/api/handoffs/{handoff}/claim")
 
@@ -155,7 +156,21 @@ def test_instagram_uses_the_human_agent_tag_after_24_hours_and_stops_after_7_day
 
     refused = call(desk, token, "POST", f"/api/handoffs/{too_late}/messages", json={"text": "Hi"})
     assert refused.status_code == 409 and "7 days" in refused.json()["error"]
-    assert rasa.posted[-1][0] != "ig-too-late"
+    assert rasa.posted[-1][0] != "instagram:ig-too-late"
+
+
+def test_a_reply_goes_to_the_handoffs_channel_whatever_the_latest_channel(
+    desk: Desk, rasa: StandInRasa
+):
+    token = desk.add_recruiter("alice")
+    # Opened on Instagram; since then something else wrote to the conversation.
+    rasa.conversation("instagram:ig-moved", "socketio", ("hello", time.time() - 60))
+    handoff = desk.add_handoff("instagram:ig-moved", channel="instagram")
+    call(desk, token, "POST", f"/api/handoffs/{handoff}/claim")
+    sent = call(desk, token, "POST", f"/api/handoffs/{handoff}/messages", json={"text": "Hi."})
+    assert sent.status_code == 201
+    assert rasa.posted[-1][0] == "instagram:ig-moved"
+    assert rasa.output_channels[-2:] == ["instagram", "instagram"]  # the pause, then the reply
 
 
 def test_two_recruiters_claiming_at_once_exactly_one_wins(desk: Desk):

@@ -20,6 +20,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from desk.messages import BACK_WITH_ASSISTANT
 from desk.storage import WAITING, Store
 from scripts.stack import ROOT, Stack
+from tests.conftest import webchat_id
 from tests.desk_support import PASSWORD, desk_cli, sign_in_browser
 
 WAIT_S = 90
@@ -108,7 +109,9 @@ def test_applicant_to_recruiter_and_back_in_the_browser(
     next_bot_message(browser, say(browser, QUESTION))
     next_bot_message(browser, say(browser, "can I talk to a recruiter"), containing=PROMISE)
     [handoff] = [
-        h for h in Store(database_url).list_handoffs(WAITING) if h["sender_id"] == applicant
+        h
+        for h in Store(database_url).list_handoffs(WAITING)
+        if h["sender_id"] == webchat_id(applicant)
     ]
     assert handoff["channel"] == "socketio"
     handoff_url = f"{desk_stack.desk_url}/handoffs/{handoff['id']}"

@@ -8,20 +8,17 @@ answers the next question again.
 
 from __future__ import annotations
 
-import queue
-import threading
-import time
 import uuid
 from typing import Any, Dict, List
 
 import pytest
 import requests
-import socketio
 from rasa.shared.nlu.training_data.loading import load_data
 
 from scripts.stack import ROOT, Stack
-from tests.conftest import say, texts
+from tests.conftest import rest_id, say, texts, webchat_id
 from tests.desk_support import desk_cli
+from tests.webchat_support import ChatClient
 
 PROMISE = "A recruiter will reply here"
 
@@ -51,14 +48,18 @@ def desk(stack: Stack, token: str, method: str, path: str, **kwargs: Any) -> req
 
 
 def handoff_for(stack: Stack, token: str, sender: str, status: str = "waiting") -> Dict[str, Any]:
+    """The handoff of a REST `sender`, or of a conversation id with its namespace."""
+    conversation = sender if ":" in sender else rest_id(sender)
     found = desk(stack, token, "GET", f"/handoffs?status={status}").json()["handoffs"]
-    [handoff] = [h for h in found if h["sender_id"] == sender]
+    [handoff] = [h for h in found if h["sender_id"] == conversation]
     return handoff
 
 
 def bot_texts(stack: Stack, sender: str) -> List[str]:
     tracker = requests.get(
-        f"{stack.url}/conversations/{sender}/tracker", params={"token": stack.token}, timeout=30
+        f"{stack.url}/conversations/{rest_id(sender)}/tracker",
+        params={"token": stack.token},
+        timeout=30,
     ).json()
     return [e.get("text") or "" for e in tracker["events"] if e["event"] == "bot"]
 
@@ -115,7 +116,7 @@ def test_a_threat_report_is_never_handed_over(servers: Stack, recruiter: str):
     assert "999" in texts(say(servers, sender, "I need to report someone planning an attack"))
     assert "999" in texts(say(servers, sender, "I want to kill myself"))
     waiting = desk(servers, recruiter, "GET", "/handoffs?status=waiting").json()["handoffs"]
-    assert all(h["sender_id"] != sender for h in waiting)
+    assert all(h["sender_id"] != rest_id(sender) for h in waiting)
 
 
 def test_safety_messages_are_answered_while_a_recruiter_has_the_conversation(
@@ -179,21 +180,12 @@ def test_erasure_while_a_recruiter_has_the_conversation_is_answered_and_honoured
 
 
 def test_socketio_applicant_receives_the_recruiters_reply(servers: Stack, recruiter: str):
-    received: queue.Queue[Dict[str, Any]] = queue.Queue()
-    session_id = uuid.uuid4().hex
-    confirmed = threading.Event()
-    client = socketio.Client()
-    client.on("bot_uttered", received.put)
-    client.on("session_confirm", lambda *_: confirmed.set())
-    client.connect(servers.url, socketio_path="socket.io", wait_timeout=30)
-    try:
-        client.emit("session_request", {"session_id": session_id})
-        assert confirmed.wait(30), "no session_confirm from the socket.io channel"
-        client.emit("user_uttered", {"message": "/request_human", "session_id": session_id})
-        confirmation = received.get(timeout=60)
-        assert PROMISE in confirmation["text"]
+    with ChatClient(servers.url) as chat:
+        session_id = chat.session()
+        chat.send("/request_human")
+        assert PROMISE in chat.next_text()
 
-        handoff = handoff_for(servers, recruiter, session_id)
+        handoff = handoff_for(servers, recruiter, webchat_id(session_id))
         assert handoff["channel"] == "socketio"
         desk(servers, recruiter, "POST", f"/handoffs/{handoff['id']}/claim")
         reply = "Hi, this is Alice from recruitment."
@@ -201,11 +193,5 @@ def test_socketio_applicant_receives_the_recruiters_reply(servers: Stack, recrui
             servers, recruiter, "POST", f"/handoffs/{handoff['id']}/messages", json={"text": reply}
         )
         assert sent.status_code == 201, sent.text
-        deadline = time.monotonic() + 30
-        while True:
-            message = received.get(timeout=max(0.1, deadline - time.monotonic()))
-            if message.get("text") == reply:
-                break
+        chat.wait_for_text(reply)
         desk(servers, recruiter, "POST", f"/handoffs/{handoff['id']}/close")
-    finally:
-        client.disconnect()

@@ -25,6 +25,7 @@ import requests
 from rasa.shared.core.domain import Domain
 from rasa.shared.nlu.training_data.loading import load_data
 
+from channels.conversation_ids import conversation_id
 from channels.instagram import replies
 from channels.instagram.formatting import split_text
 from channels.instagram.signature import HEADER, sign
@@ -40,6 +41,13 @@ from channels.instagram.testing.rasa_server import Secrets, rasa_with_instagram
 from scripts.stack import ROOT, Stack
 
 KEYS = Secrets()
+
+
+def instagram_id(sender: str) -> str:
+    """The conversation id of an Instagram sender (IGSID)."""
+    return conversation_id("instagram", sender)
+
+
 d = Deliveries()
 WAIT = 90.0
 
@@ -110,12 +118,12 @@ class Webhook:
 
     def send_as_bot(self, sender: str, event: Dict[str, Any]) -> None:
         """Add a bot message through Rasa's HTTP API, as the recruiter desk does; Rasa
-        sends it through the channel the applicant last wrote on."""
+        sends it through the handoff's channel, Instagram."""
         reply = requests.post(
-            f"{self.server.url}/conversations/{sender}/tracker/events",
+            f"{self.server.url}/conversations/{instagram_id(sender)}/tracker/events",
             params={
                 "token": self.server.token,
-                "output_channel": "latest",
+                "output_channel": "instagram",
                 "execute_side_effects": "true",
             },
             json=[event],
@@ -124,7 +132,7 @@ class Webhook:
         assert reply.status_code == 200, reply.text
 
     def tracker(self, sender: str) -> Dict[str, Any]:
-        url = f"{self.server.url}/conversations/{sender}/tracker"
+        url = f"{self.server.url}/conversations/{instagram_id(sender)}/tracker"
         reply = requests.get(url, params={"token": self.server.token}, timeout=30)
         assert reply.status_code == 200
         return reply.json()

@@ -14,6 +14,7 @@ from typing import AsyncIterator, Iterator
 
 import pytest
 
+from channels.conversation_ids import conversation_id
 from channels.instagram.graph_api import HUMAN_AGENT, GraphApiClient, GraphApiError
 from channels.instagram.output import InstagramOutput
 from channels.instagram.settings import InstagramSettings
@@ -131,10 +132,11 @@ async def test_typing_indicators_are_sender_actions_tried_once(graph, client):
 
 async def test_long_answers_are_split_in_order_with_quick_replies_on_the_last(graph, client):
     recipient = new_sender()
+    conversation = conversation_id("instagram", recipient)
     text = " ".join(f"Point {i}: vetting checks your background carefully. 🙂" for i in range(50))
     buttons = [{"title": f"Topic number {i} is long", "payload": f"faq/t{i}"} for i in range(15)]
     output = InstagramOutput(client)
-    await output.send_response(recipient, {"text": text, "buttons": buttons})
+    await output.send_response(conversation, {"text": text, "buttons": buttons})
     sent = graph.sent_to(recipient)
     assert len(sent) >= 3 and output.sent == len(sent) and output.failed == 0
     assert " ".join(s.text or "" for s in sent) == text
@@ -147,8 +149,9 @@ async def test_long_answers_are_split_in_order_with_quick_replies_on_the_last(gr
 
 async def test_images_are_sent_by_url(graph, client):
     recipient = new_sender()
+    conversation = conversation_id("instagram", recipient)
     await InstagramOutput(client).send_response(
-        recipient, {"image": "https://www.mi5.gov.uk/careers/image.png"}
+        conversation, {"image": "https://www.mi5.gov.uk/careers/image.png"}
     )
     (sent,) = graph.sent_to(recipient)
     assert sent.message == {
@@ -161,13 +164,14 @@ async def test_images_are_sent_by_url(graph, client):
 
 async def test_a_recruiters_reply_can_carry_the_human_agent_tag(graph, client):
     recipient = new_sender()
-    await InstagramOutput(client).human_agent().send_text_message(recipient, "Hi, Sam here.")
+    conversation = conversation_id("instagram", recipient)
+    await InstagramOutput(client).human_agent().send_text_message(conversation, "Hi, Sam here.")
     # The desk's shape for replies after the 24-hour window (desk/rasa_api.py).
     await InstagramOutput(client).send_response(
-        recipient, {"text": None, "custom": {"text": "Still there?", "tag": HUMAN_AGENT}}
+        conversation, {"text": None, "custom": {"text": "Still there?", "tag": HUMAN_AGENT}}
     )
     await InstagramOutput(client).send_response(
-        recipient, {"text": None, "custom": {"text": "Ignored tag", "tag": "ACCOUNT_UPDATE"}}
+        conversation, {"text": None, "custom": {"text": "Ignored tag", "tag": "ACCOUNT_UPDATE"}}
     )
     sent = graph.sent_to(recipient)
     assert [(s.body["messaging_type"], s.body.get("tag"), s.text) for s in sent] == [
@@ -179,11 +183,21 @@ async def test_a_recruiters_reply_can_carry_the_human_agent_tag(graph, client):
 
 async def test_the_output_channel_never_raises_and_stops_a_failed_response(graph, client):
     recipient = new_sender()
+    conversation = conversation_id("instagram", recipient)
     graph.always_fail(recipient, Failure(400, code=190))
     output = InstagramOutput(client)
-    await output.send_text_message(recipient, "A sentence here. " * 150)  # three parts
+    await output.send_text_message(conversation, "A sentence here. " * 150)  # three parts
     assert output.sent == 0 and output.failed == 1
     assert len(graph.sent_to(recipient, include_failed=True)) == 1
+
+
+async def test_the_output_channel_sends_only_to_instagram_conversations(graph, client):
+    recipient = new_sender()
+    output = InstagramOutput(client)
+    for elsewhere in (recipient, f"rest:{recipient}", f"webchat:{recipient}", "instagram:"):
+        await output.send_text_message(elsewhere, "Hi, Sam here.")
+    assert output.sent == 0 and output.failed == 4
+    assert graph.sent_to(recipient, include_failed=True) == []
 
 
 # --- the set-up command ----------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import List
 
 import pytest
 
+from channels.flood import FloodControl, Verdict
 from channels.instagram import formatting, signature
 from channels.instagram.dedup import InMemorySeenMessageIds
 from channels.instagram.events import (
@@ -16,7 +17,6 @@ from channels.instagram.events import (
     decode,
     parse_delivery,
 )
-from channels.instagram.flood import FloodControl, Verdict
 from channels.instagram.graph_api import classify
 from channels.instagram.sender_queues import AckFirst, SenderQueues
 from channels.instagram.settings import DEFAULT_GRAPH_URL, InstagramSettings, SettingsError

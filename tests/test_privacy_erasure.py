@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from desk.storage import Store, audit, handoffs, make_engine, messages
 from scripts.stack import ROOT, Stack, quiet_env
-from tests.conftest import say, texts
+from tests.conftest import rest_id, say, texts
 from tests.privacy_support import BACKENDS, Servers, event_count, running_servers, stored_texts
 
 QUESTION = "Do you want me to erase this conversation?"
@@ -76,28 +76,28 @@ def test_erasure_removes_one_applicants_data_and_nobody_elses(servers: Servers):
     assert "recruiter will reply" in texts(say(stack, erasing, "can I talk to a person please"))
     say(stack, other, f"hello, I'm {others_secret}, how long does vetting take?")
     say(stack, other, "can I talk to a person please")
-    (erasing_handoff,), _ = desk_rows(engine, erasing)
+    (erasing_handoff,), _ = desk_rows(engine, rest_id(erasing))
     desk = Store(servers.database_url)
     assert desk.claim(erasing_handoff, "alice", 1.0)
     desk.add_message(erasing_handoff, "alice", "note", f"asked about {secret}", 2.0)
     assert desk.finish(erasing_handoff, "alice", "released", 3.0)
     append_events(
-        stack, erasing, [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+        stack, rest_id(erasing), [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
     )
-    others_events = event_count(engine, other)
-    others_handoffs = desk_rows(engine, other)
-    assert others_handoffs[0] and secret in all_event_data(engine, erasing)
+    others_events = event_count(engine, rest_id(other))
+    others_handoffs = desk_rows(engine, rest_id(other))
+    assert others_handoffs[0] and secret in all_event_data(engine, rest_id(erasing))
 
     question = say(stack, erasing, "i want my data deleted")
     assert QUESTION in texts(question)
     assert [b["payload"] for b in question[-1]["buttons"]] == ["/affirm", "/deny"]
     assert ERASED in texts(say(stack, erasing, "/affirm"))
 
-    assert event_count(engine, erasing) == 0
-    assert desk_rows(engine, erasing) == ([], [])
-    assert event_count(engine, other) == others_events
-    assert desk_rows(engine, other) == others_handoffs
-    assert others_secret in all_event_data(engine, other)
+    assert event_count(engine, rest_id(erasing)) == 0
+    assert desk_rows(engine, rest_id(erasing)) == ([], [])
+    assert event_count(engine, rest_id(other)) == others_events
+    assert desk_rows(engine, rest_id(other)) == others_handoffs
+    assert others_secret in all_event_data(engine, rest_id(other))
     with engine.connect() as db:
         erased = db.execute(audit.select().where(audit.c.action == "erased")).mappings().all()
     assert erasing_handoff in {entry["handoff_id"] for entry in erased}
@@ -105,9 +105,9 @@ def test_erasure_removes_one_applicants_data_and_nobody_elses(servers: Servers):
 
     # The applicant's next message starts a new conversation, with no trace of the old one.
     assert GREETING in texts(say(stack, erasing, "hello"))
-    assert stored_texts(engine, erasing) == ["hello"]
-    assert secret not in all_event_data(engine, erasing)
-    assert "data_erased" not in all_event_data(engine, erasing)
+    assert stored_texts(engine, rest_id(erasing)) == ["hello"]
+    assert secret not in all_event_data(engine, rest_id(erasing))
+    assert "data_erased" not in all_event_data(engine, rest_id(erasing))
 
 
 def test_no_keeps_everything_and_a_safety_message_comes_first(servers: Servers):
@@ -116,15 +116,15 @@ def test_no_keeps_everything_and_a_safety_message_comes_first(servers: Servers):
     say(stack, sender, "how long does vetting take?")
     assert QUESTION in texts(say(stack, sender, "delete my data"))
     assert KEPT in texts(say(stack, sender, "/deny"))
-    kept = event_count(engine, sender)
-    assert stored_texts(engine, sender)[0] == "how long does vetting take?"
+    kept = event_count(engine, rest_id(sender))
+    assert stored_texts(engine, rest_id(sender))[0] == "how long does vetting take?"
 
     assert QUESTION in texts(say(stack, sender, "delete my data"))
     assert "Samaritans" in texts(say(stack, sender, "i can't cope any more"))
     later = texts(say(stack, sender, "/affirm"))
     assert ERASED not in later
-    assert event_count(engine, sender) > kept
-    assert json.dumps("how long does vetting take?") in all_event_data(engine, sender)
+    assert event_count(engine, rest_id(sender)) > kept
+    assert json.dumps("how long does vetting take?") in all_event_data(engine, rest_id(sender))
 
 
 def test_staff_can_erase_an_applicant_who_asked_another_way(servers: Servers):
@@ -134,10 +134,10 @@ def test_staff_can_erase_an_applicant_who_asked_another_way(servers: Servers):
     for sender in (asked, other):
         say(stack, sender, "can I apply if I live abroad?")
         say(stack, sender, "can I talk to a person please")
-    others = event_count(engine, other), desk_rows(engine, other)
+    others = event_count(engine, rest_id(other)), desk_rows(engine, rest_id(other))
 
     erase = subprocess.run(
-        [sys.executable, "-m", "privacy.erase", asked],
+        [sys.executable, "-m", "privacy.erase", rest_id(asked)],
         cwd=ROOT,
         env={**quiet_env(), "RASA_URL": stack.url, "RASA_TOKEN": stack.token,
              "DESK_DATABASE_URL": servers.database_url},
@@ -145,6 +145,6 @@ def test_staff_can_erase_an_applicant_who_asked_another_way(servers: Servers):
     )  # fmt: skip
     assert erase.returncode == 0, erase.stderr[-2000:]
     assert erase.stdout.startswith("erased: desk: 1 handoffs erased")
-    assert event_count(engine, asked) == 0
-    assert desk_rows(engine, asked) == ([], [])
-    assert (event_count(engine, other), desk_rows(engine, other)) == others
+    assert event_count(engine, rest_id(asked)) == 0
+    assert desk_rows(engine, rest_id(asked)) == ([], [])
+    assert (event_count(engine, rest_id(other)), desk_rows(engine, rest_id(other))) == others

@@ -19,7 +19,7 @@ import requests
 
 from desk.storage import Store
 from scripts.stack import Stack, free_port
-from tests.conftest import say
+from tests.conftest import rest_id, say
 from tests.desk_support import PASSWORD, Browser, desk_cli
 from tests.training_store_support import content_copy
 from training.inbox import (
@@ -45,7 +45,9 @@ ASK_PERSON = "i want to talk to a human"
 
 def tracker_events(stack: Stack, sender: str) -> List[Dict[str, Any]]:
     reply = requests.get(
-        f"{stack.url}/conversations/{sender}/tracker", params={"token": stack.token}, timeout=30
+        f"{stack.url}/conversations/{rest_id(sender)}/tracker",
+        params={"token": stack.token},
+        timeout=30,
     )
     assert reply.ok, reply.text
     return reply.json()["events"]
@@ -198,7 +200,7 @@ def test_a_message_flagged_on_a_real_transcript_is_found_in_the_store(
     (handoff,) = [
         h["id"]
         for h in Store(url).list_handoffs("waiting")
-        if h["sender_id"] == conversations["handoff"]
+        if h["sender_id"] == rest_id(conversations["handoff"])
     ]
     page = client.request("GET", f"/handoffs/{handoff}").text
     stamps = re.findall(

@@ -64,6 +64,7 @@
   function sendMessage(text, payload) {
     addMessage("user", text);
     showTyping(true);
+    // The server knows this socket's session; session_id is kept for Rasa's own clients.
     socket.emit("user_uttered", { message: payload || text, session_id: sessionStorage.getItem(SESSION_KEY) });
   }
 
@@ -73,6 +74,11 @@
   socket.on("session_confirm", function (sessionId) {
     sessionStorage.setItem(SESSION_KEY, sessionId);
     setOnline(true, "Connected");
+  });
+  // A message the server refused (too long, or too many too fast): say why.
+  socket.on("error", function (refusal) {
+    showTyping(false);
+    addMessage("bot", (refusal && refusal.error) || "That message was not sent.");
   });
   socket.on("disconnect", function () { setOnline(false, "Disconnected: trying to reconnect…"); });
   socket.on("connect_error", function () { setOnline(false, "Can't reach the assistant: is `make run` running?"); });

@@ -22,10 +22,11 @@ from typing import Any, Awaitable, Callable, Dict, Union
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
-from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels.conversation_ids import conversation_id
+from channels.flood import FloodControl, Verdict
 from channels.instagram import replies, signature
 from channels.instagram.dedup import DedupUnavailable, SeenMessageIds, seen_message_ids
 from channels.instagram.events import (
@@ -36,11 +37,12 @@ from channels.instagram.events import (
     decode,
     parse_delivery,
 )
-from channels.instagram.flood import FloodControl, Verdict
 from channels.instagram.graph_api import TYPING_OFF, TYPING_ON, GraphApiClient
 from channels.instagram.output import InstagramOutput
 from channels.instagram.sender_queues import AckFirst, SenderQueues
 from channels.instagram.settings import InstagramSettings, SettingsError
+from channels.limits import Refused
+from channels.request_body import read_limited
 from observability.metrics import MESSAGE_SECONDS, MESSAGES
 
 logger = logging.getLogger(__name__)
@@ -152,34 +154,10 @@ class InstagramInput(InputChannel):
 
     async def _read_body(self, request: Request) -> Union[bytes, HTTPResponse]:
         """The raw body, or a 413 as soon as it is known to be too big."""
-        limit = self.settings.max_body_bytes
-        too_big = response.text(f"body over {limit} bytes", status=413)
-        declared = request.headers.get("content-length")
-        if declared is not None:
-            try:
-                if int(declared) > limit:
-                    return too_big
-            except ValueError:
-                return response.text("bad Content-Length", status=400)
-        stream = request.stream
-        if stream is None:  # body already read by the framework
-            return too_big if len(request.body) > limit else bytes(request.body)
-        # Sanic drains any unread body after the response; don't let it read past this.
-        stream.request_max_size = min(stream.request_max_size, limit + 1)
-        chunks = []
-        size = 0
         try:
-            while True:
-                chunk = await stream.read()
-                if chunk is None:
-                    break
-                size += len(chunk)
-                if size > limit:
-                    return too_big
-                chunks.append(chunk)
-        except PayloadTooLarge:
-            return too_big
-        return b"".join(chunks)
+            return await read_limited(request, self.settings.max_body_bytes)
+        except Refused as refused:
+            return response.text(str(refused), status=refused.status)
 
     async def _accept(self, delivery: Delivery, on_new_message: OnNewMessage) -> None:
         for event in delivery.events:
@@ -216,12 +194,14 @@ class InstagramInput(InputChannel):
         the careers_message_seconds metric, queueing included.
         """
         sender = event.sender_id
+        # Rasa and the output channel see the namespaced id; only the Graph API sees the IGSID.
+        conversation = conversation_id(self.name(), sender)
         if slow_down:
-            await InstagramOutput(self.client).send_text_message(sender, replies.SLOW_DOWN)
+            await InstagramOutput(self.client).send_text_message(conversation, replies.SLOW_DOWN)
             return
         if event.kind is EventKind.ATTACHMENT:
             await InstagramOutput(self.client).send_text_with_buttons(
-                sender, replies.ONLY_TEXT, replies.TOPIC_BUTTONS
+                conversation, replies.ONLY_TEXT, replies.TOPIC_BUTTONS
             )
             return
         typing = asyncio.get_running_loop().create_task(self._typing(sender, TYPING_ON))
@@ -229,7 +209,7 @@ class InstagramInput(InputChannel):
         message = UserMessage(
             text=event.text,
             output_channel=output,
-            sender_id=sender,
+            sender_id=conversation,
             input_channel=self.name(),
             message_id=event.mid,
             metadata=_metadata(event),
@@ -238,7 +218,7 @@ class InstagramInput(InputChannel):
         try:
             if not await self._answer(message, on_new_message, output):
                 outcome = "error"
-                await output.send_text_message(sender, replies.SORRY)
+                await output.send_text_message(conversation, replies.SORRY)
         finally:
             MESSAGES.labels(channel=self.name(), outcome=outcome).inc()
             if received_at is not None:

@@ -1,5 +1,8 @@
 """Rasa's responses, sent to the applicant through Instagram's Send API.
 
+Recipients are conversation ids ``instagram:<IGSID>`` (channels/conversation_ids.py); any
+other id is refused, so nothing meant for another channel's conversation reaches Instagram.
+
 The output channel never raises: Rasa saves the conversation only after every response
 has been sent, so an exception here would lose the applicant's turn. A failed send is
 logged (by the client, without content) and counted, and the rest of that response is
@@ -15,6 +18,7 @@ from typing import Any, Dict, Iterable, List
 
 from rasa.core.channels.channel import OutputChannel
 
+from channels.conversation_ids import external_id
 from channels.instagram import formatting
 from channels.instagram.graph_api import HUMAN_AGENT, GraphApiClient, GraphApiError
 from channels.instagram.sender_queues import AckFirst
@@ -111,11 +115,17 @@ class InstagramOutput(OutputChannel):
     ) -> None:
         if not messages:
             return
+        instagram_id = external_id(self.name(), recipient_id)
+        if instagram_id is None:
+            # Only the applicant's own conversation, instagram:<IGSID>, is sent to Instagram.
+            logger.warning("instagram.output.refused reason=not an Instagram conversation")
+            self.failed += 1
+            return
         tag = tag or self._tag
         await self._wait_for_typing()
         for message in messages:
             try:
-                await self._client.send_message(recipient_id, message, tag=tag)
+                await self._client.send_message(instagram_id, message, tag=tag)
             except GraphApiError:
                 self.failed += 1
                 return

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from typing import Dict, List
 
+from channels.limits import SLOW_DOWN
+
+__all__ = ["ONLY_TEXT", "SLOW_DOWN", "SORRY", "TOPIC_BUTTONS"]
+
 ONLY_TEXT = (
     "Thanks for sending that. I can only read text messages, so I can't see photos, "
     "videos, voice messages, shared posts, reels or story mentions. Please type your "
@@ -21,8 +25,4 @@ TOPIC_BUTTONS: List[Dict[str, str]] = [
     {"title": "Types of jobs", "payload": "faq/roles_overview"},
     {"title": "What is vetting?", "payload": "faq/process_vetting"},
 ]
-SLOW_DOWN = (
-    "You're sending messages faster than I can answer them. Please wait a minute, then "
-    "send your question again."
-)
 SORRY = "Sorry, something went wrong on my side. Please try sending your message again."

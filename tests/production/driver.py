@@ -75,8 +75,10 @@ class Driver:
         timeout_s: float = 120,
         think_s: float = 0.0,
         resend_for_s: float = 0.0,
+        rest_token: str = "",
     ):
         self.urls = list(urls)
+        self.headers = {"Authorization": f"Bearer {rest_token}"} if rest_token else {}
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self.think_s = think_s
         self.resend_for_s = resend_for_s
@@ -106,7 +108,9 @@ class Driver:
         record.status, record.replies = None, []
         try:
             async with session.post(
-                f"{self.urls[record.replica]}/webhooks/rest/webhook", json=body
+                f"{self.urls[record.replica]}/webhooks/rest/webhook",
+                json=body,
+                headers=self.headers,
             ) as reply:
                 record.status = reply.status
                 payload = await reply.json(content_type=None)

@@ -134,7 +134,7 @@ def stored_problems(cluster: Cluster, driver: Driver) -> dict:
 
 def test_action_server_killed_mid_load_apologises_then_carries_on(cluster: Cluster) -> None:
     senders = [unique_name("actionfault") for _ in range(CONVERSATIONS)]
-    driver = Driver(cluster.urls, think_s=0.2)
+    driver = Driver(cluster.urls, rest_token=cluster.rest_token, think_s=0.2)
     outage: List[float] = []
 
     def kill_wait_restart() -> None:
@@ -169,7 +169,7 @@ def test_postgresql_restarted_mid_load_loses_nothing_acknowledged(
     postgres, _ = private_services
     senders = [unique_name("dbfault") for _ in range(CONVERSATIONS)]
     # A refused message is sent again after Retry-After, as a client should.
-    driver = Driver(cluster.urls, think_s=0.2, resend_for_s=90)
+    driver = Driver(cluster.urls, rest_token=cluster.rest_token, think_s=0.2, resend_for_s=90)
     outage: List[float] = []
 
     def restart() -> None:
@@ -196,7 +196,7 @@ def test_redis_down_is_reported_and_nothing_is_answered_without_the_lock(
 ) -> None:
     _, redis = private_services
     senders = [unique_name("redisfault") for _ in range(CONVERSATIONS)]
-    driver = Driver(cluster.urls)
+    driver = Driver(cluster.urls, rest_token=cluster.rest_token)
     redis.stop()
     try:
         assert wait_until(lambda: all_ready_status(cluster, 503))
@@ -219,7 +219,7 @@ def test_redis_down_is_reported_and_nothing_is_answered_without_the_lock(
     assert MARKER not in logs
 
     assert wait_until(lambda: all_ready_status(cluster, 200))
-    back = Driver(cluster.urls)
+    back = Driver(cluster.urls, rest_token=cluster.rest_token)
     asyncio.run(back.bursts(senders, [("hi", "do I need a degree")]))
     assert all(r.acknowledged and r.replies for r in back.sent)
     for sender in senders:

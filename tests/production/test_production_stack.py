@@ -20,6 +20,7 @@ from desk.rasa_api import DeliveryError, RasaApi, reply_event
 from rasa_server.action_calls import APOLOGY
 from scripts.production import CREDENTIALS, ENDPOINTS, ProductionServices
 from scripts.stack import Stack, free_port
+from tests.conftest import rest_id
 from tests.production import services
 
 postgres_database = pytest.fixture(scope="module", name="postgres_database")(
@@ -29,6 +30,7 @@ redis_prefix = pytest.fixture(scope="module", name="redis_prefix")(services.uniq
 
 JWT_SECRET = secrets.token_urlsafe(32)
 ACTION_SECRET = secrets.token_urlsafe(32)
+REST_TOKEN = secrets.token_urlsafe(24)
 VACANCIES = "any tech jobs in manchester?"
 
 
@@ -47,7 +49,7 @@ def production(trained_model: Path, postgres_database: str, redis_prefix: str) -
                 credentials=CREDENTIALS,
                 model=trained_model,
                 log=log,
-                env=setup.env(),
+                env={**setup.env(), "REST_CHANNEL_TOKEN": REST_TOKEN},
                 jwt_secret=JWT_SECRET,
                 action_secret=ACTION_SECRET,
             )
@@ -67,6 +69,7 @@ def say(stack: Stack, sender: str, text: str) -> List[Dict[str, Any]]:
     answer = requests.post(
         f"{stack.url}/webhooks/rest/webhook",
         json={"sender": sender, "message": text},
+        headers={"Authorization": f"Bearer {REST_TOKEN}"},
         timeout=120,
     )
     assert answer.status_code == 200, answer.text
@@ -87,7 +90,8 @@ def test_conversations_are_kept_in_postgresql(production: Stack) -> None:
     engine = sa.create_engine(production.database_url, future=True)  # type: ignore[attr-defined]
     with engine.connect() as connection:
         stored = connection.execute(
-            sa.text("SELECT count(*) FROM events WHERE sender_id = :sender"), {"sender": sender}
+            sa.text("SELECT count(*) FROM events WHERE sender_id = :sender"),
+            {"sender": rest_id(sender)},
         ).scalar()
     engine.dispose()
     assert stored and stored > 0
@@ -118,13 +122,13 @@ def test_the_http_api_takes_only_a_valid_jwt(production: Stack) -> None:
 
 
 async def test_a_recruiter_reply_from_the_desk_reaches_the_conversation(production: Stack) -> None:
-    sender = applicant()
-    say(production, sender, "hi")
+    applicant_id = applicant()
+    say(production, applicant_id, "hi")
+    sender = rest_id(applicant_id)
     desk = RasaApi(production.url, "", 30, jwt_secret=JWT_SECRET)
     tracker = await desk.tracker(sender)
-    await desk.append(
-        sender, [reply_event(tracker, "Hello, I'm Sam from the careers team.", 1, time.time())]
-    )
+    reply = reply_event("rest", tracker, "Hello, I'm Sam from the careers team.", 1, time.time())
+    await desk.append(sender, [reply], "rest")
     texts = [e.get("text") for e in (await desk.tracker(sender))["events"] if e["event"] == "bot"]
     assert texts[-1] == "Hello, I'm Sam from the careers team."
 

@@ -85,7 +85,7 @@ def test_every_server_answers_the_probes_the_manifests_use(cluster: Cluster) -> 
 
 def test_interleaved_conversations_keep_every_message_once_and_in_order(cluster: Cluster) -> None:
     senders = [unique_name("alternating") for _ in range(CONVERSATIONS)]
-    driver = Driver(cluster.urls)
+    driver = Driver(cluster.urls, rest_token=cluster.rest_token)
 
     asyncio.run(driver.interleaved(senders))
 
@@ -99,7 +99,7 @@ def test_interleaved_conversations_keep_every_message_once_and_in_order(cluster:
 
 def test_messages_of_one_conversation_at_once_on_both_replicas(cluster: Cluster) -> None:
     senders = [unique_name("simultaneous") for _ in range(CONVERSATIONS)]
-    driver = Driver(cluster.urls)
+    driver = Driver(cluster.urls, rest_token=cluster.rest_token)
 
     asyncio.run(driver.bursts(senders))
 

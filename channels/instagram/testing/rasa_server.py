@@ -1,7 +1,7 @@
 """The real Rasa server and action server with the Instagram channel enabled.
 
 Started through scripts.stack (as `make run` does), with a credentials file that enables
-``rest`` and the Instagram channel, secrets in environment variables, and the Graph API
+the REST, socket.io and Instagram channels, secrets in environment variables, and the Graph API
 address pointing at a local stand-in. Used by the end-to-end tests and the benchmark.
 """
 
@@ -12,7 +12,7 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Dict, Iterator
 
 from scripts.stack import Stack, action_endpoint_yaml, free_port
 
@@ -24,12 +24,21 @@ class Secrets:
     access_token: str = field(default_factory=lambda: "IGAA" + secrets.token_urlsafe(32))
 
 
-CREDENTIALS = "rest:\nchannels.instagram.InstagramInput:\n"
+CREDENTIALS = (
+    "channels.reliable_rest.ReliableRestInput:\n"
+    "channels.socketio.WebChatSocketIOInput:\n"
+    "channels.instagram.InstagramInput:\n"
+)
 
 
 @contextmanager
 def rasa_with_instagram(
-    model: Path, graph_url: str, keys: Secrets, workdir: Path, graph_version: str = "v25.0"
+    model: Path,
+    graph_url: str,
+    keys: Secrets,
+    workdir: Path,
+    graph_version: str = "v25.0",
+    extra_env: Dict[str, str] | None = None,
 ) -> Iterator[Stack]:
     """Both servers on free ports, a fresh tracker store in ``workdir``; logs in servers.log."""
     action_port = free_port()
@@ -47,6 +56,7 @@ def rasa_with_instagram(
         "INSTAGRAM_ACCESS_TOKEN": keys.access_token,
         "INSTAGRAM_GRAPH_URL": graph_url,
         "INSTAGRAM_GRAPH_VERSION": graph_version,
+        **(extra_env or {}),
     }
     log_path = workdir / "servers.log"
     with open(log_path, "wb") as log:

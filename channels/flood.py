@@ -1,4 +1,4 @@
-"""Per-sender flood control: a sliding window of messages per sender.
+"""Per-sender flood control for every channel: a sliding window of messages per sender.
 
 Beyond the limit a sender gets one short "slow down" reply per window and no model or
 action work at all, so one person pasting a script cannot starve everyone else. Other
