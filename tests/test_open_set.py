@@ -97,7 +97,7 @@ def parsed(
         "response_selector",
         {
             "faq": {
-                "response": {"intent_response_key": max(topics, key=topics.get)},
+                "response": {"intent_response_key": max(topics, key=lambda k: topics[k])},
                 "ranking": [{"intent_response_key": k, "confidence": c} for k, c in topics.items()],
             }
         }
