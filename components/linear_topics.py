@@ -125,7 +125,7 @@ class LinearTopicClassifier(GraphComponent):
         self._chars = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True
         ).fit([(m.get(TEXT) or "").lower() for m in examples])
-        self._model = LinearSVC(C=float(self._config["C"])).fit(
+        self._model = LinearSVC(C=float(self._config["C"]), random_state=0).fit(
             self._features(examples), [label_of_example(m) for m in examples]
         )
         with self._model_storage.write_to(self._resource) as directory:

@@ -20,14 +20,14 @@ HELDOUT, OTHER_WORDS, OFF_TOPIC = (
     "other people's words",
     "off-topic messages",
 )
-# (set, measure) -> (floor or ceiling, which): set a little under the measured figures.
+# (set, measure) -> (bound, which), a little on the safe side of the measured figures.
 GATES = {
-    (HELDOUT, "topic_accuracy"): (0.88, "at least"),
-    (HELDOUT, "did_you_mean"): (0.05, "at most"),
-    (HELDOUT, "confident_wrong"): (0.02, "at most"),
-    (OTHER_WORDS, "topic_accuracy"): (0.70, "at least"),
-    (OTHER_WORDS, "confident_wrong"): (0.04, "at most"),
-    (OFF_TOPIC, "off_topic_answered"): (0.04, "at most"),
+    (HELDOUT, "topic_accuracy"): (0.88, "at least"),  # measured 90.1%
+    (HELDOUT, "did_you_mean"): (0.04, "at most"),  # 1.5%
+    (HELDOUT, "confident_wrong"): (0.02, "at most"),  # 0.6%
+    (OTHER_WORDS, "topic_accuracy"): (0.77, "at least"),  # 80.4%
+    (OTHER_WORDS, "confident_wrong"): (0.03, "at most"),  # 1.3%
+    (OFF_TOPIC, "off_topic_answered"): (0.045, "at most"),  # 3.2%
 }
 
 
