@@ -16,7 +16,8 @@ believe scores high, a label only one believes scores at most about half.
 - Otherwise the best label is the answer, with the averaged confidence.
 
 A message the unknown-words check already took as not understood stays so unless the
-linear model is sure it is off-topic. Safety intents are never decided here: the safety
+linear model is sure it is off-topic; one with no letters at all ("?", "...") is small talk
+or not understood, never a question answered. Safety intents are never decided here: the safety
 phrase floor and DIET's safety predictions pass through unchanged.
 """
 
@@ -26,7 +27,7 @@ from typing import Any, Dict, List, Tuple
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.shared.nlu.constants import INTENT
+from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -48,7 +49,8 @@ TOPIC_CANDIDATES = "topic_candidates"
 MAX_CANDIDATES = 3
 # Plain intents worth offering as "did you mean": they have a title and an answer.
 # Greetings, yes/no and thanks are never what someone meant by a question.
-NOT_CANDIDATES = frozenset({"greet", "goodbye", "thank", "affirm", "deny", OFF_TOPIC})
+SMALL_TALK = frozenset({"greet", "goodbye", "thank", "affirm", "deny"})
+NOT_CANDIDATES = SMALL_TALK | {OFF_TOPIC}
 
 
 def blended(classifiers: Dict[str, float], linear: Dict[str, float]) -> List[Tuple[str, float]]:
@@ -98,6 +100,10 @@ class OpenSetDecision(LearnedJsonComponent):
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
         if best in SAFETY_INTENTS:
             set_intent(message, best, confidence)
+        elif not any(char.isalpha() for char in message.get(TEXT) or ""):
+            # "?", "...", "🙂": a wave or a thumbs-up can be small talk, never a question.
+            keep = best in SMALL_TALK
+            set_intent(message, best if keep else NOT_UNDERSTOOD, confidence if keep else 0.0)
         elif best == OFF_TOPIC:
             # Off-topic only when clearly ahead of every topic; else offer the topics.
             close = confidence - runner_up < self._setting("off_topic_margin")

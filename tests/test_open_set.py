@@ -195,3 +195,16 @@ def test_a_message_without_the_linear_opinion_is_left_alone(decision):
     before: List[Any] = [message.get(INTENT), topic_of(message)]
     message = decide(decision, message)
     assert [message.get(INTENT), topic_of(message)] == before
+
+
+@pytest.mark.parametrize(("text", "intent"), [("?", "nlu_fallback"), ("...", "nlu_fallback")])
+def test_a_message_without_letters_is_never_answered_as_a_question(decision, text, intent):
+    message = parsed({"search_vacancies": 0.9}, {}, {"search_vacancies": 0.8})
+    message.set(TEXT, text)
+    assert decide(decision, message).get(INTENT)["name"] == intent
+
+
+def test_a_thumbs_up_can_still_be_small_talk(decision):
+    message = parsed({"affirm": 0.9}, {}, {"affirm": 0.8})
+    message.set(TEXT, "👍")
+    assert decide(decision, message).get(INTENT)["name"] == "affirm"
