@@ -24,7 +24,7 @@ from insights import store
 from insights.rollup import Rollup
 from insights.settings import InsightsSettings
 from scripts.stack import Stack
-from tests.conftest import say
+from tests.conftest import rest_id, say
 from tests.desk_support import desk_cli
 
 VETTING = "what is developed vetting and what does it involve?"
@@ -67,7 +67,7 @@ def test_real_conversations_are_counted(servers: Stack, token: str, rollup: Roll
     [handoff] = [
         found
         for found in api(servers, token, "GET", "/handoffs?status=waiting").json()["handoffs"]
-        if found["sender_id"] == senders[0]
+        if found["sender_id"] == rest_id(senders[0])
     ]
     assert api(servers, token, "POST", f"/handoffs/{handoff['id']}/claim").ok
     sent = api(servers, token, "POST", f"/handoffs/{handoff['id']}/messages", json={"text": "Hi"})
@@ -79,7 +79,7 @@ def test_real_conversations_are_counted(servers: Stack, token: str, rollup: Roll
     with engine.connect() as db:
         keys = {
             sender: db.execute(
-                sa.text("SELECT MIN(id) FROM events WHERE sender_id = :s"), {"s": sender}
+                sa.text("SELECT MIN(id) FROM events WHERE sender_id = :s"), {"s": rest_id(sender)}
             ).scalar()
             for sender in senders
         }
