@@ -36,8 +36,10 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
-# Where `process` leaves the label probabilities for the open-set decision.
+# Where `process` leaves the label probabilities for the open-set decision, and the share of
+# the message's words this model was taught (background included).
 LINEAR_TOPICS = "linear_topics"
+KNOWN_WORDS = "linear_known_words"
 MODEL_FILE = "linear_topics.joblib"
 # The probabilities kept per message: enough for "did you mean" and agreement checks.
 KEPT_LABELS = 10
@@ -154,4 +156,14 @@ class LinearTopicClassifier(GraphComponent):
         for message, row in zip(messages, probabilities, strict=True):
             best = np.argsort(row)[::-1][:KEPT_LABELS]
             message.set(LINEAR_TOPICS, {str(labels[i]): float(row[i]) for i in best})
+            message.set(KNOWN_WORDS, self._known_share(message))
         return messages
+
+    def _known_share(self, message: Message) -> float:
+        """The share of the message's words (lemmas) among this model's words: everyday
+        words the careers examples never use are known here, made-up words are not."""
+        assert self._words is not None
+        words = [w for w in self._lemmas(message).split() if w.isalpha()]
+        if not words:
+            return 1.0
+        return sum(w in self._words.vocabulary_ for w in words) / len(words)

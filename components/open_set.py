@@ -15,10 +15,12 @@ believe scores high, a label only one believes scores at most about half.
   dialogue asks "did you mean ...?" with those topics.
 - Otherwise the best label is the answer, with the averaged confidence.
 
-A message the unknown-words check already took as not understood stays so unless the
-linear model is sure it is off-topic; one with no letters at all ("?", "...") is small talk
-or not understood, never a question answered. Safety intents are never decided here: the safety
-phrase floor and DIET's safety predictions pass through unchanged.
+A message the unknown-words check already took as not understood (its words are not in the
+careers examples) stays so unless the linear model knows at least `known_words` of them
+(everyday words from the background: the message is understood, just off-topic). One with
+no letters at all ("?", "...") is small talk or not understood, never a question answered.
+Safety intents are never decided here: the safety phrase floor and DIET's safety
+predictions pass through unchanged.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.learned_json import LearnedJsonComponent
-from components.linear_topics import LINEAR_TOPICS
+from components.linear_topics import KNOWN_WORDS, LINEAR_TOPICS
 from components.topic_labels import (
     NOT_UNDERSTOOD,
     is_topic,
@@ -71,7 +73,7 @@ class OpenSetDecision(LearnedJsonComponent):
             "min_margin": 0.02,
             "off_topic_margin": 0.05,
             "min_candidate": 0.05,
-            "sure_off_topic": 0.6,
+            "known_words": 0.5,
         }
 
     def use(self, learned: Dict[str, List[Dict[str, Any]]] | None) -> None:
@@ -91,9 +93,8 @@ class OpenSetDecision(LearnedJsonComponent):
         intent = (message.get(INTENT) or {}).get("name")
         if intent in SAFETY_INTENTS:
             return
-        if intent == NOT_UNDERSTOOD and linear.get(OFF_TOPIC, 0.0) < self._setting(
-            "sure_off_topic"
-        ):
+        known = message.get(KNOWN_WORDS)
+        if intent == NOT_UNDERSTOOD and (known is None or known < self._setting("known_words")):
             return  # not understood (made-up words, a language never taught): rephrase
         ranked = blended(label_distribution(message), linear)
         best, confidence = ranked[0]

@@ -70,7 +70,7 @@ def unsure_turn(stack: Stack, sender: str, candidates: List[str]) -> Dict[str, A
     nlu_fallback, parse data `topic_candidates`): added through the HTTP API, then the action
     the rules choose for it run. The assistant's one reply."""
     say(stack, sender, "hello")  # so the message comes, as every message does, after a listen
-    url, auth = f"{stack.url}/conversations/{sender}", {"token": stack.token}
+    url, auth = f"{stack.url}/conversations/{rest_id(sender)}", {"token": stack.token}
     text = "vettin age thingy??"
     parse = {
         "text": text,

@@ -14,7 +14,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.linear_topics import LINEAR_TOPICS, LinearTopicClassifier
+from components.linear_topics import KNOWN_WORDS, LINEAR_TOPICS, LinearTopicClassifier
 from components.open_set import TOPIC_CANDIDATES, OpenSetDecision
 
 CONTEXT = ExecutionContext(graph_schema=None, model_id="test")
@@ -75,6 +75,15 @@ def test_the_linear_model_learned_the_background_too(linear):
         "faq/process_vetting"
     )
     assert sum(off.get(LINEAR_TOPICS).values()) == pytest.approx(1.0)
+    assert off.get(KNOWN_WORDS) == 0.75  # is, dangerous, to: background words; "me": none
+    [made_up] = linear.process(tokenized_message("zorblax quintessa vetting"))
+    assert made_up.get(KNOWN_WORDS) == pytest.approx(1 / 3)
+
+
+def tokenized_message(text: str) -> List[Message]:
+    messages = [Message({TEXT: text})]
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process(messages)
+    return messages
 
 
 @pytest.fixture
@@ -181,12 +190,14 @@ def test_safety_intents_pass_through_unchanged(decision, intent):
     assert message.get(INTENT) == {"name": intent, "confidence": 0.6}
 
 
-def test_not_understood_stays_so_unless_surely_off_topic(decision):
-    unsure = parsed({"nlu_fallback": 0.7, "faq": 0.3}, {}, {"out_of_scope": 0.4, "greet": 0.3})
-    assert decide(decision, unsure).get(INTENT)["name"] == "nlu_fallback"
-    assert decide(decision, unsure).get(TOPIC_CANDIDATES) is None
-    sure = parsed({"nlu_fallback": 0.7, "faq": 0.3}, {}, {"out_of_scope": 0.9})
-    assert decide(decision, sure).get(INTENT)["name"] == "out_of_scope"
+def test_made_up_words_stay_not_understood_everyday_words_are_off_topic(decision):
+    made_up = parsed({"nlu_fallback": 0.7, "faq": 0.3}, {}, {"out_of_scope": 0.95})
+    made_up.set(KNOWN_WORDS, 0.0)  # "frobnicate zintor plemmish": known to no model
+    assert decide(decision, made_up).get(INTENT)["name"] == "nlu_fallback"
+    assert decide(decision, made_up).get(TOPIC_CANDIDATES) is None
+    everyday = parsed({"nlu_fallback": 0.7, "faq": 0.3}, {}, {"out_of_scope": 0.9})
+    everyday.set(KNOWN_WORDS, 1.0)  # "recommend a podcast": words only the background has
+    assert decide(decision, everyday).get(INTENT)["name"] == "out_of_scope"
 
 
 def test_a_message_without_the_linear_opinion_is_left_alone(decision):
