@@ -108,7 +108,9 @@ def test_did_you_mean_then_a_chosen_title_answers_that_topic(
         "Security vetting", "Age limits", "Current vacancies", "Something else",
     ]  # fmt: skip
     tracker = requests.get(
-        f"{stack.url}/conversations/{sender}/tracker", params={"token": stack.token}, timeout=30
+        f"{stack.url}/conversations/{rest_id(sender)}/tracker",
+        params={"token": stack.token},
+        timeout=30,
     ).json()
     asked = [event for event in tracker["events"] if event["event"] == "bot"][-1]
     assert asked["metadata"]["utter_action"] == "utter_did_you_mean"
