@@ -107,10 +107,10 @@ class OpenSetDecision(LearnedJsonComponent):
             set_intent(message, best if keep else NOT_UNDERSTOOD, confidence if keep else 0.0)
         elif best == OFF_TOPIC:
             # Off-topic only when clearly ahead of every topic; else offer the topics.
-            close = confidence - runner_up < self._setting("off_topic_margin")
-            self._ask(message, ranked, OFF_TOPIC) if close else set_intent(
-                message, OFF_TOPIC, confidence
-            )
+            if confidence - runner_up < self._setting("off_topic_margin"):
+                self._ask(message, ranked, OFF_TOPIC)
+            else:
+                set_intent(message, OFF_TOPIC, confidence)
         elif confidence < self._setting("min_confidence") or (
             confidence - runner_up < self._setting("min_margin")
         ):
