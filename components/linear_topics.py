@@ -113,9 +113,9 @@ class LinearTopicClassifier(GraphComponent):
         tokens = message.get(TOKENS_NAMES[TEXT]) or []
         return " ".join((token.lemma or token.text).lower() for token in tokens)
 
-    def _features(self, messages: List[Message]) -> scipy.sparse.csr_matrix:
+    def _features(self, messages: List[Message], lemmas: List[str]) -> scipy.sparse.csr_matrix:
         assert self._words is not None and self._chars is not None
-        words = self._words.transform([self._lemmas(m) for m in messages])
+        words = self._words.transform(lemmas)
         chars = self._chars.transform([(m.get(TEXT) or "").lower() for m in messages])
         return scipy.sparse.hstack([words, chars]).tocsr()
 
@@ -123,12 +123,12 @@ class LinearTopicClassifier(GraphComponent):
         examples = [m for m in training_data.intent_examples if m.get(TEXT)]
         self._words = TfidfVectorizer(
             analyzer="word", ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"\S+"
-        ).fit([self._lemmas(m) for m in examples])
+        ).fit(lemmas := [self._lemmas(m) for m in examples])
         self._chars = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True
         ).fit([(m.get(TEXT) or "").lower() for m in examples])
         self._model = LinearSVC(C=float(self._config["C"]), random_state=0).fit(
-            self._features(examples), [label_of_example(m) for m in examples]
+            self._features(examples, lemmas), [label_of_example(m) for m in examples]
         )
         with self._model_storage.write_to(self._resource) as directory:
             joblib.dump((self._words, self._chars, self._model), directory / MODEL_FILE)
@@ -150,20 +150,21 @@ class LinearTopicClassifier(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         if self._model is None or not messages:
             return messages
-        scores = self._model.decision_function(self._features(messages))
+        lemmas = [self._lemmas(m) for m in messages]
+        scores = self._model.decision_function(self._features(messages, lemmas))
         probabilities = softmax(float(self._config["scale"]) * np.atleast_2d(scores))
         labels = self._model.classes_
-        for message, row in zip(messages, probabilities, strict=True):
+        for message, row, lemma_text in zip(messages, probabilities, lemmas, strict=True):
             best = np.argsort(row)[::-1][:KEPT_LABELS]
             message.set(LINEAR_TOPICS, {str(labels[i]): float(row[i]) for i in best})
-            message.set(KNOWN_WORDS, self._known_share(message))
+            message.set(KNOWN_WORDS, self._known_share(lemma_text))
         return messages
 
-    def _known_share(self, message: Message) -> float:
-        """The share of the message's words (lemmas) among this model's words: everyday
+    def _known_share(self, lemmas: str) -> float:
+        """The share of a message's words (its lemmas) among this model's words: everyday
         words the careers examples never use are known here, made-up words are not."""
         assert self._words is not None
-        words = [w for w in self._lemmas(message).split() if w.isalpha()]
+        words = [w for w in lemmas.split() if w.isalpha()]
         if not words:
             return 1.0
         return sum(w in self._words.vocabulary_ for w in words) / len(words)
