@@ -22,10 +22,10 @@ from typing import Dict, List, Sequence
 import aiohttp
 
 from bench.load import median
-from channels.instagram.testing.deliveries import Deliveries, encode, new_sender, signed_headers
-from channels.instagram.testing.graph_api_stand_in import GraphApiStandIn
-from channels.instagram.testing.rasa_server import Secrets, rasa_with_instagram
 from scripts.stack import ROOT
+from tests.support.graph_api_stand_in import GraphApiStandIn
+from tests.support.instagram_deliveries import Deliveries, encode, new_sender, signed_headers
+from tests.support.instagram_stack import Secrets, rasa_with_instagram
 
 BURST = 100
 SEQUENTIAL = 30

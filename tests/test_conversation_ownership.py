@@ -19,12 +19,12 @@ import pytest
 import requests
 
 from channels.conversation_ids import conversation_id
-from channels.instagram.testing.deliveries import Deliveries, new_sender, signed_headers
-from channels.instagram.testing.deliveries import encode as encode_delivery
-from channels.instagram.testing.graph_api_stand_in import GraphApiStandIn
-from channels.instagram.testing.rasa_server import Secrets, rasa_with_instagram
 from scripts.stack import Stack, free_port
 from tests.desk_support import desk_cli
+from tests.support.graph_api_stand_in import GraphApiStandIn
+from tests.support.instagram_deliveries import Deliveries, new_sender, signed_headers
+from tests.support.instagram_deliveries import encode as encode_delivery
+from tests.support.instagram_stack import Secrets, rasa_with_instagram
 from tests.webchat_support import ChatClient
 
 KEYS = Secrets()

@@ -29,16 +29,16 @@ from channels.conversation_ids import conversation_id
 from channels.instagram import replies
 from channels.instagram.formatting import split_text
 from channels.instagram.signature import HEADER, sign
-from channels.instagram.testing.deliveries import (
+from scripts.stack import ROOT, Stack
+from tests.support.graph_api_stand_in import Failure, GraphApiStandIn
+from tests.support.instagram_deliveries import (
     Deliveries,
     encode,
     new_mid,
     new_sender,
     signed_headers,
 )
-from channels.instagram.testing.graph_api_stand_in import Failure, GraphApiStandIn
-from channels.instagram.testing.rasa_server import Secrets, rasa_with_instagram
-from scripts.stack import ROOT, Stack
+from tests.support.instagram_stack import Secrets, rasa_with_instagram
 
 KEYS = Secrets()
 

@@ -18,9 +18,9 @@ from channels.conversation_ids import conversation_id
 from channels.instagram.graph_api import HUMAN_AGENT, GraphApiClient, GraphApiError
 from channels.instagram.output import InstagramOutput
 from channels.instagram.settings import InstagramSettings
-from channels.instagram.testing.deliveries import new_sender
-from channels.instagram.testing.graph_api_stand_in import Failure, GraphApiStandIn
 from scripts.stack import ROOT, free_port
+from tests.support.graph_api_stand_in import Failure, GraphApiStandIn
+from tests.support.instagram_deliveries import new_sender
 
 TOKEN = "IGAAtest-token-never-logged"
 

@@ -20,7 +20,7 @@ from channels.instagram.events import (
 from channels.instagram.graph_api import classify
 from channels.instagram.sender_queues import AckFirst, SenderQueues
 from channels.instagram.settings import DEFAULT_GRAPH_URL, InstagramSettings, SettingsError
-from channels.instagram.testing.deliveries import ACCOUNT_ID, Deliveries, encode
+from tests.support.instagram_deliveries import ACCOUNT_ID, Deliveries, encode
 
 SECRET = "0123456789abcdef0123456789abcdef"
 d = Deliveries()

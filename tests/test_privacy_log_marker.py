@@ -23,11 +23,11 @@ import pytest
 import requests
 import socketio
 
-from channels.instagram.testing.deliveries import Deliveries, encode, new_sender, signed_headers
-from channels.instagram.testing.graph_api_stand_in import Failure, GraphApiStandIn
-from channels.instagram.testing.rasa_server import Secrets
 from scripts.stack import Stack, action_endpoint_yaml, free_port
 from tests.desk_support import desk_cli
+from tests.support.graph_api_stand_in import Failure, GraphApiStandIn
+from tests.support.instagram_deliveries import Deliveries, encode, new_sender, signed_headers
+from tests.support.instagram_stack import Secrets
 
 KEYS = Secrets()
 CREDENTIALS = (

@@ -18,10 +18,10 @@ from channels.instagram.dedup import (
     seen_message_ids,
 )
 from channels.instagram.settings import InstagramSettings
-from channels.instagram.testing.deliveries import Deliveries, encode, new_mid, signed_headers
 from scripts.stack import free_port
 from tests.production import services
 from tests.production.services import REDIS_HOST, REDIS_PORT
+from tests.support.instagram_deliveries import Deliveries, encode, new_mid, signed_headers
 
 redis_prefix = pytest.fixture(name="redis_prefix")(services.unique_redis_prefix)
 redis_client = pytest.fixture(name="redis_client")(services.redis_connection)

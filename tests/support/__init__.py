@@ -1,0 +1,1 @@
+"""Test support: stand-ins for external services and helpers that start our real servers."""
