@@ -23,6 +23,7 @@ from sanic.response import HTTPResponse
 
 from desk.auth import password_matches, same_secret
 from desk.insights_routes import register as register_insights
+from desk.live_qa_routes import register as register_live_qa
 from desk.office_hours import OfficeHours
 from desk.rasa_api import DeliveryError, RasaApi
 from desk.service import STATUSES_SHOWN, BadRequest, Conflict, Desk, NotFound
@@ -349,6 +350,7 @@ def create_app(
     register_training(app, desk, templates, page, signed_in, clock)
     # The Insights page, its CSV and GET /api/insights (desk/insights_routes.py).
     register_insights(app, desk, page, signed_in, api, clock)
+    register_live_qa(app, desk, page, signed_in, settings, clock)
 
     # JSON API
 

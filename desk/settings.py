@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 
+from desk.service_auth import service_token
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'tracker.db'}"
 
@@ -65,6 +67,9 @@ class DeskSettings:
     saved_replies_file: Path = PROJECT_ROOT / "data" / "saved_replies.yml"
     # Production: sign JWTs for the Rasa HTTP API with this instead of sending the token.
     rasa_jwt_secret: str = ""
+    # DESK_SERVICE_TOKEN (desk/service_auth.py): what the action server and the Instagram
+    # channel send to the desk, and what the desk sends to the channel's private replies.
+    service_token: str = ""
 
     @classmethod
     def from_env(cls) -> DeskSettings:
@@ -76,6 +81,7 @@ class DeskSettings:
             rasa_url=os.environ.get("RASA_URL", "http://localhost:5005").rstrip("/"),
             rasa_token="" if jwt_secret else api_token(),
             rasa_jwt_secret=jwt_secret,
+            service_token=service_token(),
             office=OfficeHoursSettings.from_env(),
             holding_after_minutes=int(os.environ.get("DESK_HOLDING_AFTER_MINUTES", "15")),
             holding_check_seconds=float(os.environ.get("DESK_HOLDING_CHECK_SECONDS", "30")),
