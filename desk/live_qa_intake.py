@@ -26,11 +26,10 @@ MAX_TOPIC_CHARS = 100
 USERNAME, NAME = "[USERNAME]", "[NAME]"
 # Instagram usernames: letters, digits, "." and "_", at most 30 characters.
 MENTION = re.compile(r"(?<![\w.@])@[A-Za-z0-9._]{1,30}")
-# "my name is Jo Bloggs", "my name's jo", "I'm called Jo", "call me Jo": one to three
-# capitalised words, or a single word written in lower case.
+# "my name is Jo Bloggs", "my name's jo", "I'm called Jo": one to three capitalised words,
+# or a single word written in lower case.
 INTRODUCTION = re.compile(
-    r"(?P<lead>(?i:\b(?:my name is|my name's|my names|i am called|i'm called|im called"
-    r"|call me)\s+))"
+    r"(?P<lead>(?i:\b(?:my name is|my name's|my names|i am called|i'm called|im called)\s+))"
     r"(?P<name>[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*){0,2}|[a-z][\w'-]*)"
 )
 TOPIC = re.compile(r"^[a-z0-9_]+(?:/[a-z0-9_]+)?$")
