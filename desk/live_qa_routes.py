@@ -30,6 +30,7 @@ from sanic.response import HTTPResponse
 from desk import live_qa_intake as intake
 from desk.live_qa_replies import ChannelReplies
 from desk.live_qa_store import ANSWERED, HIDDEN, STATES, LiveQaStore, NewQuestion, as_rows
+from desk.live_qa_writer import BatchWriter
 from desk.service import Desk
 from desk.service_auth import service_only
 from desk.settings import PROJECT_ROOT, DeskSettings
@@ -37,7 +38,7 @@ from desk.settings import PROJECT_ROOT, DeskSettings
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 TOPIC_TITLES_FILE = PROJECT_ROOT / "data" / "topic_titles.yml"
-POLL_SECONDS = 3
+POLL_SECONDS = 2
 # Spreadsheet programs run a cell starting with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -56,6 +57,7 @@ def register(
         settings.rasa_url, settings.service_token, settings.rasa_timeout_seconds
     )
     titles = topic_titles()
+    writer = BatchWriter(store, desk.db)
     sending: Dict[int, asyncio.Lock] = {}
 
     # service_only's handlers are typed as awaitables; Sanic's as coroutines (they are).
@@ -67,7 +69,7 @@ def register(
         except intake.BadQuestion as error:
             return response.json({"error": str(error)}, status=400)
         text = await desk.db(intake.redact, new.text) if not new.abuse else ""
-        stored = await desk.db(store.add, _with_text(new, text), clock())
+        stored = await writer.add(_with_text(new, text), clock())
         summary = intake.summary(stored.question_id, stored.group_id, stored.duplicate)
         return response.json(summary, status=200 if stored.duplicate else 201)
 
@@ -158,7 +160,11 @@ def register(
         except Exception as error:  # the intake says so again when it is used
             logger.warning("live q&a: redaction not ready (%s)", error)
 
+    async def stop_writing(app: Sanic, _: Any) -> None:
+        await writer.stop()
+
     app.register_listener(warm_up, "after_server_start")
+    app.register_listener(stop_writing, "before_server_stop")
 
 
 def topic_titles(path: Path = TOPIC_TITLES_FILE) -> Dict[str, str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Tuple
+from typing import Any, Dict, Iterable, List, Sequence, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -87,38 +87,57 @@ class LiveQaStore:
 
     def add(self, new: NewQuestion, now: float) -> Stored:
         """Store a question in its group; a comment id seen before is a duplicate."""
+        return self.add_many([(new, now)])[0]
+
+    def add_many(self, batch: Sequence[Tuple[NewQuestion, float]]) -> List[Stored]:
+        """Store questions that arrived together in one transaction (one commit, not one each:
+        a burst of live comments waits for the disk once per batch)."""
         with self._lock:
-            for attempt in range(2):
-                earlier = self._question_of(new.comment_id)
-                if earlier is not None:
-                    return Stored(earlier[0], earlier[1], duplicate=True)
-                index = self._index(new.media_id)
+            try:
+                return self._add_batch(batch)
+            except IntegrityError:
+                # Another replica stored one of these comments, or made a topic's group:
+                # learn what it did, then store them one at a time.
+                self._indexes.clear()
+            stored = []
+            for item in batch:
                 try:
-                    with self.engine.begin() as db:
-                        group_id = None if new.abuse else _group_for(db, index, new, now)
-                        question_id = _insert_question(db, new, group_id, now)
+                    stored.extend(self._add_batch([item]))
                 except IntegrityError:
-                    # Another replica stored this comment, or made this topic's group.
-                    self._indexes.pop(new.media_id, None)
-                    if attempt:
-                        raise
-                    continue
-                if group_id is not None:
-                    topic = new.topic or index.topic_of.get(group_id)
-                    index.learn(group_id, new.text, topic, question_id)
-                return Stored(question_id, group_id, duplicate=False)
-        raise AssertionError("unreachable")
+                    self._indexes.clear()
+                    stored.extend(self._add_batch([item]))
+            return stored
 
-    def _question_of(self, comment_id: str) -> Tuple[int, int | None] | None:
+    def _add_batch(self, batch: Sequence[Tuple[NewQuestion, float]]) -> List[Stored]:
+        known = self._questions_of([new.comment_id for new, _ in batch])
+        stored = []
+        try:
+            with self.engine.begin() as db:
+                for new, now in batch:
+                    if new.comment_id in known:
+                        stored.append(Stored(*known[new.comment_id], duplicate=True))
+                        continue
+                    index = self._index(db, new.media_id)
+                    group_id = None if new.abuse else _group_for(db, index, new, now)
+                    question_id = _insert_question(db, new, group_id, now)
+                    if group_id is not None:
+                        topic = new.topic or index.topic_of.get(group_id)
+                        index.learn(group_id, new.text, topic, question_id)
+                    known[new.comment_id] = (question_id, group_id)
+                    stored.append(Stored(question_id, group_id, duplicate=False))
+        except Exception:
+            self._indexes.clear()  # they learnt questions that were not stored
+            raise
+        return stored
+
+    def _questions_of(self, comment_ids: List[str]) -> Dict[str, Tuple[int, int | None]]:
+        query = sa.select(questions.c.comment_id, questions.c.id, questions.c.group_id).where(
+            questions.c.comment_id.in_(comment_ids)
+        )
         with self.engine.connect() as db:
-            row = db.execute(
-                sa.select(questions.c.id, questions.c.group_id).where(
-                    questions.c.comment_id == comment_id
-                )
-            ).first()
-        return (int(row[0]), row[1]) if row else None
+            return {row[0]: (int(row[1]), row[2]) for row in db.execute(query)}
 
-    def _index(self, media_id: str) -> BroadcastIndex:
+    def _index(self, db: Connection, media_id: str) -> BroadcastIndex:
         """This broadcast's index, brought up to date with questions other replicas stored."""
         index = self._indexes.setdefault(media_id, BroadcastIndex())
         query = (
@@ -127,9 +146,8 @@ class LiveQaStore:
             .where(questions.c.media_id == media_id, questions.c.id > index.last_question_id)
             .order_by(questions.c.id)
         )
-        with self.engine.connect() as db:
-            for question_id, group_id, text, topic in db.execute(query):
-                index.learn(group_id, text, topic, question_id)
+        for question_id, group_id, text, topic in db.execute(query):
+            index.learn(group_id, text, topic, question_id)
         return index
 
     # The board

@@ -106,6 +106,26 @@ def test_a_comment_id_seen_before_is_a_duplicate(store: LiveQaStore):
     assert store.board("live-1")["questions"] == 1
 
 
+def test_a_batch_is_grouped_as_if_its_questions_came_one_by_one(store: LiveQaStore):
+    def new(number: int, text: str, who: str, topic: str | None = None) -> NewQuestion:
+        return NewQuestion(f"b{number}", "live-1", text, who, 1_796_000_000, topic, False)
+
+    add(store, 1, "is the pay good", "ana")
+    stored = store.add_many([
+        (new(2, "can I apply at 17", "ben"), 1.0),
+        (new(3, "can i apply at 17?", "cat"), 1.0),
+        (new(2, "can I apply at 17", "ben"), 1.0),  # the channel sent it twice
+        (new(4, "Is the pay good?", "dan"), 1.0),
+        (new(5, "how do I apply", "eve", HOW_TO_APPLY), 1.0),
+        (new(6, "whats the process", "fay", HOW_TO_APPLY), 1.0),
+    ])  # fmt: skip
+    assert [s.duplicate for s in stored] == [False, False, True, False, False, False]
+    assert stored[0].group_id == stored[1].group_id == stored[2].group_id
+    assert stored[4].group_id == stored[5].group_id != stored[0].group_id
+    people = [(group["examples"][0], group["people"]) for group in store.board("live-1")["groups"]]
+    assert people == [("is the pay good", 2), ("can I apply at 17", 2), ("how do I apply", 2)]
+
+
 def test_broadcasts_are_kept_apart(store: LiveQaStore):
     add(store, 1, "how do I apply?", "ana", HOW_TO_APPLY, media="live-1")
     add(store, 2, "how do I apply?", "ben", HOW_TO_APPLY, media="live-2")
