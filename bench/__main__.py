@@ -147,7 +147,7 @@ def write_report(understood: str, mine: Dict, theirs: Dict, rounds: int) -> str:
 
 def extra_sections() -> List[Tuple[str, Callable[[], str]]]:
     """Benchmarks of the other parts of the assistant, each a Markdown section."""
-    from bench import fair_use, insights, instagram, production, training, vacancies
+    from bench import fair_use, insights, instagram, live_qa, production, training, vacancies
 
     return [
         ("Retraining", training.run),
@@ -156,6 +156,7 @@ def extra_sections() -> List[Tuple[str, Callable[[], str]]]:
         ("Fair use: one sender's burst", fair_use.run),
         ("Production set-up (PostgreSQL, Redis, two replicas)", production.run),
         ("Insights (a year of traffic on PostgreSQL)", insights.run),
+        ("Live Q&A board (a burst of live comments)", live_qa.run),
     ]
 
 

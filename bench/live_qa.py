@@ -110,7 +110,7 @@ async def poll(url: str, cookie: str, burst: Burst, stop: asyncio.Event) -> None
             started = time.perf_counter()
             async with session.get(url, params={"media": MEDIA}) as reply:
                 if reply.status != 200:
-                    raise RuntimeError(f"board read: HTTP {reply.status}: {(await reply.text())[:300]}")
+                    raise RuntimeError(f"the board's JSON answered HTTP {reply.status}")
                 board = await reply.json()
             done = time.perf_counter()
             burst.read_ms.append((done - started) * 1000)
@@ -142,11 +142,17 @@ def run() -> str:
         host = Browser(desk.url)
         host.sign_in(HOST)
         cookie = "; ".join(f"{name}={value}" for name, value in host.cookies.items())
+        # Not measured: the first comment waits for the redaction's spaCy pipeline to load
+        # (the desk loads it when it starts, but the burst would start before it is done).
+        warm_up = comment(BURST + 1, "warm up: how do I apply?", "warm-up", None, False, "warm")
+        started = time.perf_counter()
+        assert desk.post(**warm_up).status_code == 201
+        first_s = time.perf_counter() - started
         burst = asyncio.run(measure(desk.url, cookie))
-    return report(burst)
+    return report(burst, first_s)
 
 
-def report(burst: Burst) -> str:
+def report(burst: Burst, first_s: float) -> str:
     shown = burst.shown_after_s()
     missing = len(burst.posted) - len(shown)
     p = {q: percentile(shown, q) for q in (50, 95, 99)}
@@ -177,6 +183,8 @@ def report(burst: Burst) -> str:
         f"a host sees it at most {POLL_SECONDS} s later: p95 {p[95] + POLL_SECONDS:.2f} s "
         "at worst.",
         f"- Failed intake requests: {burst.errors}; questions never shown: {missing}.",
+        f"- Not in the figures: the first comment after the desk started took {first_s:.1f} s "
+        "(it waited for the redaction's spaCy pipeline, which the desk loads as it starts).",
         "",
     ]  # fmt: skip
     return "\n".join(lines)
