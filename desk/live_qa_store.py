@@ -278,6 +278,8 @@ class LiveQaStore:
 
     def purge_before(self, cutoff: float) -> int:
         """Delete broadcasts whose last question arrived before `cutoff`; how many questions."""
+        if not sa.inspect(self.engine).has_table(questions.name):
+            return 0  # the desk's migrations have not run on this database
         with self.engine.begin() as db:
             old = (
                 sa.select(questions.c.media_id)

@@ -4,7 +4,8 @@ python -m privacy.purge [--endpoints endpoints.yml]
 
 Deletes, in bounded batches, tracker store events older than RETENTION_DAYS (default 30)
 that no conversation in progress needs (see privacy.tracker_events.expired_events), and
-desk handoffs, with their messages and notes, inactive for as long. Running it again at once
+desk handoffs, with their messages and notes, inactive for as long, and the Live Q&A
+questions of broadcasts with no question for as long. Running it again at once
 deletes nothing more (idempotent). Prints one line, with counts and no personal data:
 on stdout when it worked, on stderr when it did not.
 
@@ -30,6 +31,7 @@ DAY_S = 86400.0
 
 def run(settings: PurgeSettings, now: float) -> tuple[int, str]:
     """Purge both stores; the exit status and the summary line."""
+    from desk.live_qa_store import LiveQaStore
     from desk.storage import make_engine
     from privacy import desk_records, tracker_events
 
@@ -69,8 +71,17 @@ def run(settings: PurgeSettings, now: float) -> tuple[int, str]:
             f"({done.rows_deleted} messages, notes and other rows)"
         )
 
+    def live_qa() -> str:
+        engine = make_engine(settings.desk_db_url)
+        try:
+            deleted = LiveQaStore(engine).purge_before(cutoff)
+        finally:
+            engine.dispose()
+        return f"{deleted} questions deleted (broadcasts with none since)"
+
     attempt("tracker store", tracker)
     attempt("desk", desk)
+    attempt("live q&a", live_qa)
     status = EXIT_FAILED if failed else EXIT_OK
     return status, ("purge failed: " if failed else "purge done: ") + "; ".join(parts)
 

@@ -120,7 +120,8 @@ def test_purge_deletes_exactly_what_is_older_than_the_retention(db: Database, tm
     assert run.stdout.startswith(f"purge done: retention {RETENTION_DAYS} days (before ")
     assert run.stdout.endswith(
         f"; tracker store: {idle_events + returning_old} events deleted (1 idle conversations)"
-        "; desk: 2 handoffs deleted (1 messages, notes and other rows)\n"
+        "; desk: 2 handoffs deleted (1 messages, notes and other rows)"
+        "; live q&a: 0 questions deleted (broadcasts with none since)\n"
     )
     assert run.stdout.count("\n") == 1
     for private in ("applicant", "idle first", "closed long ago", "old reply"):
