@@ -127,6 +127,19 @@ def test_the_board_is_for_signed_in_desk_users(running: LiveDesk):
     assert stranger.request("GET", "/live-qa").headers["Location"] == "/login"
     assert stranger.request("GET", "/live-qa.json").status_code == 401
     assert stranger.request("GET", "/live-qa.csv?media=x").headers["Location"] == "/login"
+    for action in ("state", "send"):
+        posted = stranger.request("POST", f"/live-qa/groups/1/{action}", data={"csrf": "x"})
+        assert posted.status_code == 401
+
+
+@pytest.mark.parametrize("group", ["99999999999999999999", "9223372036854775808", "0", "-1"])
+def test_malformed_or_unknown_group_ids_are_not_found(host: Browser, group: str):
+    token = csrf_of(host)
+    for action, data in (("state", {"state": "hidden"}), ("send", {})):
+        reply = host.request(
+            "POST", f"/live-qa/groups/{group}/{action}", data={"csrf": token, **data}
+        )
+        assert reply.status_code == 404, (action, reply.status_code, reply.text[:200])
 
 
 def test_the_page_links_the_board_and_its_script(host: Browser):
