@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 
+from desk.rasa_auth import api_token
+from desk.service_auth import service_token
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'tracker.db'}"
 
@@ -65,11 +68,17 @@ class DeskSettings:
     saved_replies_file: Path = PROJECT_ROOT / "data" / "saved_replies.yml"
     # Production: sign JWTs for the Rasa HTTP API with this instead of sending the token.
     rasa_jwt_secret: str = ""
+    # What the action server and the channels send to the service routes (desk/service_auth.py);
+    # empty refuses every service call.
+    service_token: str = ""
+    # Where recruiters open the desk, for the links in handoff notifications.
+    public_url: str = "http://localhost:5006"
+    # A Teams or Slack incoming webhook told of each new handoff (never the applicant's text).
+    notify_webhook_url: str = ""
+    notify_timeout_s: float = 5.0
 
     @classmethod
     def from_env(cls) -> DeskSettings:
-        from scripts.stack import api_token
-
         jwt_secret = os.environ.get("RASA_JWT_SECRET", "")
         return cls(
             database_url=database_url(),
@@ -93,4 +102,7 @@ class DeskSettings:
             saved_replies_file=Path(
                 os.environ.get("DESK_SAVED_REPLIES_FILE", cls.saved_replies_file)
             ),
+            service_token=service_token(),
+            public_url=os.environ.get("DESK_PUBLIC_URL", cls.public_url).strip().rstrip("/"),
+            notify_webhook_url=os.environ.get("DESK_NOTIFY_WEBHOOK_URL", "").strip(),
         )
