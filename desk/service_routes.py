@@ -43,6 +43,8 @@ MAX_CLOCK_SKEW_S = 300.0
 
 def _text(body: Mapping[str, Any], name: str, limit: int, required: bool = True) -> str:
     value = body.get(name, None if required else "")
+    if value is None and required:
+        raise BadRequest(f"`{name}` is required.")
     if not isinstance(value, str):
         raise BadRequest(f"`{name}` must be a string.")
     value = value.strip()
