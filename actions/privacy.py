@@ -31,6 +31,7 @@ ASK_ACTION = "action_ask_erase_my_data"
 ERASE = "erase"  # the `offer` slot while the question is open
 LISTEN = "action_listen"
 
+
 def previous_action(tracker: Tracker) -> str | None:
     """What the assistant did last before the applicant's latest message."""
     seen_latest_message = False

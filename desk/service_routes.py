@@ -14,7 +14,7 @@ import logging
 import math
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List, Mapping
+from typing import Any, Callable, Coroutine, Dict, List, Mapping, cast
 from urllib.parse import unquote
 
 from sanic import Sanic, response
@@ -30,6 +30,7 @@ from privacy.desk_records import erase_sender
 
 logger = logging.getLogger(__name__)
 
+Route = Callable[..., Coroutine[Any, Any, HTTPResponse]]
 # Column sizes (desk/storage.py) and what a handoff is expected to carry.
 LIMITS = {"conversation_id": 255, "channel": 64, "topic": 100, "reason": 100}
 MAX_PREVIEW = 1000
@@ -111,7 +112,12 @@ def register(
     app: Sanic, desk: Desk, settings: DeskSettings, clock: Callable[[], float] = time.time
 ) -> None:
     """Add the service routes; a desk with no DESK_SERVICE_TOKEN refuses every call (401)."""
-    service = service_only(settings.service_token)
+    check = service_only(settings.service_token)
+
+    def service(handler: Route) -> Route:
+        # service_only's type says Awaitable; Sanic's routes want the coroutine function.
+        return cast(Route, check(handler))
+
     notifier = HandoffNotifier(
         settings.notify_webhook_url, settings.public_url, settings.notify_timeout_s
     )
