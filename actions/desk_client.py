@@ -95,6 +95,8 @@ class DeskClient:
                 session.request(method, self._url + path, **kwargs) as response,
             ):
                 if response.status != expected:
+                    if response.status == 401:
+                        raise DeskRefused("the desk refused the service token (DESK_SERVICE_TOKEN)")
                     failure = DeskRefused if 400 <= response.status < 500 else DeskUnavailable
                     raise failure(f"the desk answered HTTP {response.status}")
                 return await response.json()
