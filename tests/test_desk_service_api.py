@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Dict, Iterator
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ import requests
 import sqlalchemy as sa
 
 from desk.storage import audit
+from scripts.stack import Stack, free_port
 from tests.desk_support import Desk, running_desk, stand_in_rasa
 
 LONDON = ZoneInfo("Europe/London")
@@ -182,3 +184,32 @@ def test_erasing_an_applicant_removes_their_records_only_and_can_be_repeated(des
 def test_an_id_no_conversation_can_have_is_a_400(desk: Desk):
     assert delete(desk, "x" * 256).status_code == 400
     assert delete(desk, " ").status_code == 400
+
+
+def test_a_desk_with_no_service_token_refuses_every_service_call(tmp_path: Path):
+    """A forgotten DESK_SERVICE_TOKEN fails closed: even an empty bearer is refused."""
+    database_url = f"sqlite:///{tmp_path / 'desk.db'}"
+    with stand_in_rasa() as rasa, open(tmp_path / "desk.log", "wb") as log:
+        stack = Stack(
+            rasa_port=rasa.server_address[1],
+            desk_port=free_port(),
+            desk_token="",
+            log=log,
+            env={"DESK_DATABASE_URL": database_url},
+        )
+        try:
+            stack.start_desk()
+            for token in ("", "anything"):
+                headers = {"Authorization": f"Bearer {token}"}
+                created = requests.post(
+                    f"{stack.desk_url}/api/handoffs",
+                    json=handoff_body(),
+                    headers=headers,
+                    timeout=30,
+                )
+                erased = requests.delete(
+                    f"{stack.desk_url}/api/applicants/rest:x", headers=headers, timeout=30
+                )
+                assert (created.status_code, erased.status_code) == (401, 401)
+        finally:
+            stack.stop()
