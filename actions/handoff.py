@@ -1,11 +1,16 @@
 """Hand the conversation to a recruiter: queue it in the desk, promise a reply, then pause.
 
+The desk's service API queues it (actions/desk_client.py) and says when recruiters aim to
+reply, from its own office hours; a desk that cannot be reached gets the applicant the
+contact-page route instead, and the conversation is not paused.
+
 The assistant pauses (ConversationPaused) so a recruiter and the bot never answer at
 once; the desk resumes it when the recruiter hands back.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List
 
@@ -14,14 +19,13 @@ from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import NOT_UNDERSTOOD, intent_of, latest_intent, user_events
-from actions.handoff_client import HandoffClient, HandoffError
+from actions.desk_client import DeskClient, DeskUnavailable, HandoffRequest
 from actions.handoff_topics import last_faq_topic
 from actions.settings import HandoffSettings
 from channels.conversation_ids import channel_of
-from desk.office_hours import OfficeHours
-from desk.storage import NewHandoff
 from observability.metrics import HANDOFFS
 
+logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 TRANSCRIPT_MESSAGES = 50
 PREVIEW_CHARS = 200
@@ -89,7 +93,7 @@ class ActionHandoffToRecruiter(Action):
         self,
         settings: HandoffSettings | None = None,
         clock: Clock = utc_now,
-        client: HandoffClient | None = None,
+        client: DeskClient | None = None,
     ) -> None:
         self._settings = settings
         self._clock = clock
@@ -101,28 +105,25 @@ class ActionHandoffToRecruiter(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
-        settings = self._settings or HandoffSettings.from_env()
-        client = self._client or HandoffClient(settings)
-        now = self._clock()
-        handoff = NewHandoff(
-            sender_id=tracker.sender_id,
+        client = self._client or DeskClient(self._settings or HandoffSettings.from_env())
+        handoff = HandoffRequest(
+            conversation_id=tracker.sender_id,
             channel=channel_of_conversation(tracker),
             topic=last_faq_topic(tracker) or "general",
             reason=reason_for(tracker),
             preview=preview_of(tracker),
             transcript=transcript(tracker),
-            created_at=now.timestamp(),
+            created_at=self._clock().timestamp(),
         )
         try:
-            await client.create(handoff)
-        except HandoffError:
+            queued = await client.create_handoff(handoff)
+        except DeskUnavailable as error:
+            logger.warning("handoff not queued: %s", error)
             HANDOFFS.labels(outcome="unavailable").inc()
             dispatcher.utter_message(response="utter_handoff_unavailable")
             return [SlotSet("offer", None)]
         HANDOFFS.labels(outcome="queued").inc()
-        office = OfficeHours.from_settings(settings.office)
-        when = office.promise(now, settings.office.reply_minutes)
-        dispatcher.utter_message(response="utter_handoff_confirm", when=when)
+        dispatcher.utter_message(response="utter_handoff_confirm", when=queued.promised_reply)
         if not question_is_clear(tracker):
             dispatcher.utter_message(response="utter_handoff_ask_question")
         return [SlotSet("offer", None), ConversationPaused()]

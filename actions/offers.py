@@ -9,6 +9,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import latest_intent
+from actions.desk_client import DeskClient
 from actions.handoff_topics import load_handoff_topics, offered_after_answer
 from actions.privacy import awaiting_erasure_answer, erase_conversation
 from actions.settings import HandoffSettings
@@ -18,8 +19,8 @@ HANDOFF_ACTION = "action_handoff_to_recruiter"
 
 
 class ActionAnswerOffer(Action):
-    def __init__(self, desk_database_url: str | None = None) -> None:
-        self._desk_database_url = desk_database_url
+    def __init__(self, desk: DeskClient | None = None) -> None:
+        self._desk = desk
 
     def name(self) -> str:
         return "action_answer_offer"
@@ -32,7 +33,7 @@ class ActionAnswerOffer(Action):
         if awaiting_erasure_answer(tracker):
             # Only straight after the question: a "yes" to anything else never erases.
             if said_yes:
-                return await erase_conversation(dispatcher, tracker, self._desk_database_url)
+                return await erase_conversation(dispatcher, tracker, self._desk)
             dispatcher.utter_message(response="utter_erasure_cancelled")
             return [SlotSet("offer", None)]
         if offer != RECRUITER and offered_after_answer(

@@ -3,46 +3,33 @@
 `delete_my_data` runs action_ask_erase_my_data: it says what erasing covers and asks to
 confirm. The yes or no is a plain affirm or deny, answered by action_answer_offer, which
 erases only when the question was the assistant's last action, so a stray "yes" later on
-never erases anything. Erasing deletes the applicant's desk records here, then sets the
-erasure marker; the tracker store deletes the conversation when Rasa saves the turn
-(privacy/tracker_store.py), so nothing of it is written back. See docs/privacy.md.
+never erases anything. Erasing asks the desk to delete the applicant's records (its service
+API, DELETE /api/applicants/<id>, tried twice), then sets the erasure marker; the tracker
+store deletes the conversation when Rasa saves the turn (privacy/tracker_store.py), so
+nothing of it is written back. If the desk cannot erase, nothing is erased, the applicant is
+told to ask again later, and the failure is logged. See docs/privacy.md.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
-import time
-from typing import Any, Callable, Dict, List
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.engine import Engine
 
+from actions.desk_client import DeskClient, DeskUnavailable
 from actions.settings import HandoffSettings
-from desk.storage import make_engine
 from observability.metrics import ERASURES
-from privacy import desk_records
 from privacy.erasure import ERASED_SLOT
-from privacy.settings import DEFAULT_RETENTION_DAYS, SettingsError, days_text, retention_days
+from privacy.retention import DEFAULT_RETENTION_DAYS, SettingsError, days_text, retention_days
 
 logger = logging.getLogger(__name__)
 
 ASK_ACTION = "action_ask_erase_my_data"
 ERASE = "erase"  # the `offer` slot while the question is open
 LISTEN = "action_listen"
-
-_engines: Dict[str, Engine] = {}
-_lock = threading.Lock()
-
-
-def _engine(url: str) -> Engine:
-    with _lock:
-        if url not in _engines:
-            _engines[url] = make_engine(url)
-        return _engines[url]
 
 
 def previous_action(tracker: Tracker) -> str | None:
@@ -80,28 +67,20 @@ class ActionAskEraseMyData(Action):
 
 
 async def erase_conversation(
-    dispatcher: CollectingDispatcher,
-    tracker: Tracker,
-    database_url: str | None = None,
-    clock: Callable[[], float] = time.time,
+    dispatcher: CollectingDispatcher, tracker: Tracker, desk: DeskClient | None = None
 ) -> List[Dict[str, Any]]:
     """Erase the desk's records, then mark the conversation for the tracker store to erase."""
-    url = database_url or HandoffSettings.from_env().database_url
-    loop = asyncio.get_running_loop()
+    client = desk or DeskClient(HandoffSettings.from_env())
     try:
-        done = await loop.run_in_executor(
-            None, desk_records.erase_sender, _engine(url), tracker.sender_id, clock()
-        )
-    except Exception as error:
-        # Not the error's text: SQLAlchemy's carries the statement's parameters (the sender id).
-        logger.error("privacy.erasure.desk_failed error=%s", type(error).__name__)
+        done = await client.erase_applicant(tracker.sender_id)
+    except DeskUnavailable as error:
+        # The reason names no applicant (desk_client.py keeps the id out of its messages).
+        logger.error("privacy.erasure.desk_failed error=%s", error)
         dispatcher.utter_message(response="utter_erasure_failed")
         return [SlotSet("offer", None)]
     ERASURES.labels(store="desk").inc()
     logger.info(
-        "privacy.erasure.desk handoffs_deleted=%d rows_deleted=%d",
-        done.handoffs_deleted,
-        done.rows_deleted,
+        "privacy.erasure.desk handoffs_deleted=%d rows_deleted=%d", done.handoffs, done.rows
     )
     dispatcher.utter_message(response="utter_data_erased")
     return [SlotSet("offer", None), SlotSet(ERASED_SLOT, True)]

@@ -9,9 +9,6 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit
 
-from desk.settings import OfficeHoursSettings
-from desk.settings import database_url as desk_database_url
-
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TIMEZONE = "Europe/London"
 CAREERS_URL = "https://www.mi5.gov.uk/careers"
@@ -45,25 +42,26 @@ class Settings:
 
 @dataclass(frozen=True)
 class HandoffSettings:
-    """Handing a conversation to a recruiter (the desk shares the office-hours settings)."""
+    """Handing a conversation to a recruiter, and erasing an applicant's records: both are
+    calls to the recruiter desk's service API (desk/service_routes.py), which owns the queue,
+    the office hours and the reply time the applicant is told."""
 
-    database_url: str
-    office: OfficeHoursSettings
-    handoff_topics_file: Path = PROJECT_ROOT / "data" / "handoff_topics.yml"
     desk_url: str = "http://localhost:5006"
-    notify_webhook_url: str = ""
-    notify_timeout_s: float = 5.0
+    # DESK_SERVICE_TOKEN, sent as `Authorization: Bearer`; the desk refuses calls without it.
+    service_token: str = ""
+    handoff_topics_file: Path = PROJECT_ROOT / "data" / "handoff_topics.yml"
+    # Each call to the desk, connecting included; well inside Rasa's action timeout
+    # (ACTION_TIMEOUT_S, 20 s), so a desk that is down still leaves time to tell the applicant.
+    desk_timeout_s: float = 5.0
 
     @classmethod
     def from_env(cls) -> HandoffSettings:
         return cls(
-            database_url=desk_database_url(),
-            office=OfficeHoursSettings.from_env(),
+            desk_url=os.environ.get("DESK_URL", cls.desk_url).strip().rstrip("/"),
+            service_token=os.environ.get("DESK_SERVICE_TOKEN", "").strip(),
             handoff_topics_file=Path(
                 os.environ.get("HANDOFF_TOPICS_FILE", cls.handoff_topics_file)
             ),
-            desk_url=os.environ.get("DESK_URL", cls.desk_url).rstrip("/"),
-            notify_webhook_url=os.environ.get("DESK_NOTIFY_WEBHOOK_URL", "").strip(),
         )
 
 

@@ -60,10 +60,11 @@ def ours(rounds: int) -> Dict[str, object]:
             f'  dialect: sqlite\n  db: "{tmp}/tracker.db"\n'
         )
         with open(Path(tmp) / "log", "wb") as log, Stack(
-            rasa_port=free_port(), action_port=action_port, token="bench",
+            rasa_port=free_port(), action_port=action_port, desk_port=free_port(), token="bench",
             endpoints=endpoints, model=MODEL, log=log,
             # Throughput loads measure the model, not fair use: no per-sender limit.
-            env={"CHANNEL_MESSAGES_PER_WINDOW": "1000000"},
+            env={"CHANNEL_MESSAGES_PER_WINDOW": "1000000",
+                 "DESK_DATABASE_URL": f"sqlite:///{tmp}/tracker.db"},
         ) as stack:  # fmt: skip
             return measure(stack.url, texts, stack.processes[1].pid, rounds)
 

@@ -113,7 +113,7 @@ def measure_on_own_stack() -> FairUse:
             f'  dialect: sqlite\n  db: "{tmp}/tracker.db"\n'
         )
         with open(Path(tmp) / "log", "wb") as log, Stack(
-            rasa_port=free_port(), action_port=action_port, token="bench",
+            rasa_port=free_port(), action_port=action_port, desk_port=free_port(), token="bench",
             endpoints=endpoints, model=MODEL, log=log,
             env={"DESK_DATABASE_URL": f"sqlite:///{tmp}/desk.db"},
         ) as stack:  # fmt: skip

@@ -27,6 +27,7 @@ from desk.live_qa_routes import register as register_live_qa
 from desk.office_hours import OfficeHours
 from desk.rasa_api import DeliveryError, RasaApi
 from desk.service import STATUSES_SHOWN, BadRequest, Conflict, Desk, NotFound
+from desk.service_routes import register as register_service
 from desk.settings import DeskSettings
 from desk.sign_in_throttle import Limits, SignInThrottle
 from desk.storage import CLAIMED, CLOSED, WAITING, Store, migrate
@@ -350,6 +351,8 @@ def create_app(
     register_training(app, desk, templates, page, signed_in, clock)
     # The Insights page, its CSV and GET /api/insights (desk/insights_routes.py).
     register_insights(app, desk, page, signed_in, api, clock)
+    # POST /api/handoffs and DELETE /api/applicants/<id>, for the action server.
+    register_service(app, desk, settings, clock)
     register_live_qa(app, desk, page, signed_in, settings, clock)
 
     # JSON API

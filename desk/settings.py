@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 
+from desk.rasa_auth import api_token
 from desk.service_auth import service_token
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -67,21 +68,23 @@ class DeskSettings:
     saved_replies_file: Path = PROJECT_ROOT / "data" / "saved_replies.yml"
     # Production: sign JWTs for the Rasa HTTP API with this instead of sending the token.
     rasa_jwt_secret: str = ""
-    # DESK_SERVICE_TOKEN (desk/service_auth.py): what the action server and the Instagram
-    # channel send to the desk, and what the desk sends to the channel's private replies.
+    # What the action server and the channels send to the service routes (desk/service_auth.py);
+    # empty refuses every service call.
     service_token: str = ""
+    # Where recruiters open the desk, for the links in handoff notifications.
+    public_url: str = "http://localhost:5006"
+    # A Teams or Slack incoming webhook told of each new handoff (never the applicant's text).
+    notify_webhook_url: str = ""
+    notify_timeout_s: float = 5.0
 
     @classmethod
     def from_env(cls) -> DeskSettings:
-        from scripts.stack import api_token
-
         jwt_secret = os.environ.get("RASA_JWT_SECRET", "")
         return cls(
             database_url=database_url(),
             rasa_url=os.environ.get("RASA_URL", "http://localhost:5005").rstrip("/"),
             rasa_token="" if jwt_secret else api_token(),
             rasa_jwt_secret=jwt_secret,
-            service_token=service_token(),
             office=OfficeHoursSettings.from_env(),
             holding_after_minutes=int(os.environ.get("DESK_HOLDING_AFTER_MINUTES", "15")),
             holding_check_seconds=float(os.environ.get("DESK_HOLDING_CHECK_SECONDS", "30")),
@@ -99,4 +102,7 @@ class DeskSettings:
             saved_replies_file=Path(
                 os.environ.get("DESK_SAVED_REPLIES_FILE", cls.saved_replies_file)
             ),
+            service_token=service_token(),
+            public_url=os.environ.get("DESK_PUBLIC_URL", cls.public_url).strip().rstrip("/"),
+            notify_webhook_url=os.environ.get("DESK_NOTIFY_WEBHOOK_URL", "").strip(),
         )

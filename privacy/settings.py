@@ -7,7 +7,6 @@ DESK_DATABASE_URL, as the desk and the action server read it.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,18 +16,23 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from desk.settings import database_url as desk_database_url
+from privacy.retention import DEFAULT_RETENTION_DAYS, SettingsError, days_text, retention_days
+
+__all__ = [
+    "DEFAULT_RETENTION_DAYS",
+    "PurgeSettings",
+    "SettingsError",
+    "days_text",
+    "retention_days",
+    "tracker_db_url",
+]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ENDPOINTS = PROJECT_ROOT / "endpoints.yml"
-DEFAULT_RETENTION_DAYS = 30
 DEFAULT_BATCH_SIZE = 500
 MAX_BATCH_SIZE = 100_000
 # Tracker store types whose `events` table the purge knows how to clean.
 SQL_TRACKER_STORES = ("sql", "privacy.tracker_store.ErasingSQLTrackerStore")
-
-
-class SettingsError(ValueError):
-    """A setting has a value the purge cannot use; the message names it and says why."""
 
 
 @dataclass(frozen=True)
@@ -49,29 +53,6 @@ class PurgeSettings:
             tracker_db_url=tracker_db_url(endpoints),
             desk_db_url=desk_database_url(),
         )
-
-
-def retention_days(environ: Mapping[str, str] | None = None) -> float:
-    """RETENTION_DAYS: how long a conversation or handoff is kept after its last activity."""
-    env = os.environ if environ is None else environ
-    raw = env.get("RETENTION_DAYS", "").strip()
-    if not raw:
-        return DEFAULT_RETENTION_DAYS
-    try:
-        days = float(raw)
-    except ValueError:
-        raise SettingsError(
-            f"RETENTION_DAYS must be a number of days, e.g. 30; got {raw!r}."
-        ) from None
-    # Under a day would delete conversations that are still going on.
-    if not math.isfinite(days) or days < 1:
-        raise SettingsError(f"RETENTION_DAYS must be at least 1 day; got {raw!r}.")
-    return days
-
-
-def days_text(days: float) -> str:
-    """How an applicant reads the retention: "30", or "1.5"."""
-    return f"{days:g}"
 
 
 def _expanded(value: Any, endpoints: Path) -> Any:

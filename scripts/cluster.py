@@ -96,8 +96,9 @@ def delete_redis_keys(services: ProductionServices) -> None:
 
 @dataclass
 class Cluster:
-    """`replicas` Rasa servers, each with its own action server, over one set of services;
-    with `desk`, the recruiter desk too (one is enough: it holds no state)."""
+    """`replicas` Rasa servers, each with its own action server, over one set of services, and
+    one recruiter desk they all share (it holds no state; the action servers queue handoffs
+    and erase records through it)."""
 
     services: ProductionServices
     model: Path
@@ -111,7 +112,8 @@ class Cluster:
     action_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     # credentials.prod.yml's REST channel is off without a token; clients send this one.
     rest_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    desk: bool = False
+    desk_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    desk_port: int = field(default_factory=free_port)
     stacks: List[Stack] = field(default_factory=list)
     logs: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
@@ -130,7 +132,9 @@ class Cluster:
                 stack = Stack(
                     rasa_port=free_port(),
                     action_port=free_port(),
-                    desk_port=free_port(),
+                    desk_port=self.desk_port,
+                    desk_token=self.desk_token,
+                    own_desk=index == 0,
                     token=secrets.token_urlsafe(16),
                     endpoints=self.endpoints,
                     credentials=self.credentials,
@@ -146,8 +150,6 @@ class Cluster:
                 )
                 self.stacks.append(stack)
                 stack.start(timeout=timeout)
-            if self.desk:
-                self.stacks[0].start_desk(timeout=120)
         except Exception:
             self.stop()
             raise

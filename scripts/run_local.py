@@ -4,9 +4,10 @@ cleanly by Ctrl-C.
 `--production` runs the production set-up (endpoints.prod.yml, credentials.prod.yml) against
 this machine's PostgreSQL and Redis: DB_* and REDIS_* variables say where (see
 scripts/production.py), the database is created if missing, and RASA_JWT_SECRET is
-generated into var/ when it is unset. Both set-ups take ACTION_SERVER_SECRET, else one
-generated once into var/action_server_secret, and pass every secret in the processes'
-environment, never on their command lines.
+generated into var/ when it is unset. Both set-ups take ACTION_SERVER_SECRET and
+DESK_SERVICE_TOKEN, else ones generated once into var/action_server_secret and
+var/desk_service_token, and pass every secret in the processes' environment, never on their
+command lines.
 """
 
 from __future__ import annotations
@@ -65,13 +66,15 @@ def production_stack() -> tuple[Stack, bool]:
         ) from None
     jwt_secret, jwt_source = dev_secret("RASA_JWT_SECRET")
     action_secret, action_source = dev_secret("ACTION_SERVER_SECRET")
+    desk_token, desk_source = dev_secret("DESK_SERVICE_TOKEN")
     credentials, instagram = credentials_for_run(CREDENTIALS)
     print(
         "Production set-up (endpoints.prod.yml):\n"
         + services.describe()
         + (f"\n  Database {services.db_name} did not exist: created it." if created else "")
         + f"\n  HTTP API JWT secret: {jwt_source}\n"
-        f"  Action server secret: {action_source}\n",
+        f"  Action server secret: {action_source}\n"
+        f"  Desk service token: {desk_source}\n",
         flush=True,
     )
     stack = Stack(
@@ -81,6 +84,7 @@ def production_stack() -> tuple[Stack, bool]:
         env=services.env(),
         jwt_secret=jwt_secret,
         action_secret=action_secret,
+        desk_token=desk_token,
     )
     return stack, instagram
 
@@ -102,7 +106,8 @@ def main() -> int:
     else:
         credentials, instagram = credentials_for_run()
         action_secret, _ = dev_secret("ACTION_SERVER_SECRET")
-        stack = Stack(credentials=credentials, action_secret=action_secret)
+        desk_token, _ = dev_secret("DESK_SERVICE_TOKEN")
+        stack = Stack(credentials=credentials, action_secret=action_secret, desk_token=desk_token)
     # Ctrl-C (or SIGINT to the process group) stops everything in order, also when started
     # from a shell that hands background jobs SIGINT ignored (Rasa's servers stop on it anyway).
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -110,6 +115,7 @@ def main() -> int:
     try:
         if args.shell:
             stack.start_action_server()
+            stack.start_desk()  # handoffs and erasures go through it
             return subprocess.call(
                 [
                     sys.executable, "-m", "rasa_server", "shell",
@@ -119,10 +125,10 @@ def main() -> int:
                 env={**quiet_env(), "ACTION_SERVER_SECRET": stack.action_secret},
             )  # fmt: skip
         print(
-            "Starting the action server and the Rasa server (loading the model takes a moment)..."
+            "Starting the action server, the Rasa server and the recruiter desk "
+            "(loading the model takes a moment)..."
         )
         stack.start()
-        stack.start_desk()
         print(running_message(stack, args.production, instagram), flush=True)
         while all(process.poll() is None for process in stack.processes):
             time.sleep(1)

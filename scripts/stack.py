@@ -1,4 +1,7 @@
-"""Start the assistant's processes: the action server and the Rasa server.
+"""Start the assistant's processes: the action server, the Rasa server and the recruiter desk.
+
+The desk is part of the assistant: handoffs and erasures go through its service API, which
+the action server calls at DESK_URL with DESK_SERVICE_TOKEN (both passed to every process).
 
 Shared by `make run`, `make shell`, the end-to-end tests and the benchmark, so all of
 them run the assistant exactly the same way.
@@ -19,21 +22,11 @@ from typing import IO, Dict, List, Tuple
 
 import requests
 
+from desk.rasa_auth import api_jwt, api_token
+from desk.service_auth import TOKEN_VARIABLE as DESK_TOKEN_VARIABLE
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-
-
-def api_token(var_dir: Path = ROOT / "var") -> str:
-    """RASA_TOKEN from the environment, else one generated once and kept in var/."""
-    token = os.environ.get("RASA_TOKEN")
-    if token:
-        return token
-    path = var_dir / "rasa_token"
-    if not path.exists():
-        var_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(24), encoding="utf-8")
-        path.chmod(0o600)
-    return path.read_text(encoding="utf-8").strip()
 
 
 def dev_secret(variable: str, var_dir: Path = ROOT / "var") -> Tuple[str, str]:
@@ -65,13 +58,6 @@ def action_endpoint_yaml(port: int) -> str:
     )
 
 
-def api_jwt(secret: str) -> str:
-    """An admin JWT for the Rasa HTTP API when it runs with RASA_JWT_SECRET (as the desk signs)."""
-    from desk.rasa_api import signed_admin_token
-
-    return signed_admin_token(secret, username="careers-scripts")
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -89,7 +75,10 @@ def quiet_env() -> dict:
 
 @dataclass
 class Stack:
-    """The action server and the Rasa server, started together and stopped together."""
+    """The action server, the Rasa server and the desk, started together and stopped together.
+
+    `processes` holds them in that order (the fault tests and the benchmark pick them by
+    position)."""
 
     rasa_port: int = 5005
     action_port: int = 5055
@@ -107,6 +96,13 @@ class Stack:
     # The action server refuses calls without this in X-Action-Secret; the Rasa server sends
     # it (endpoints files: action_endpoint's headers). `make run` passes one kept in var/.
     action_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    # The desk's service token (desk/service_auth.py): the action server sends it, the desk
+    # requires it. `make run` passes one kept in var/desk_service_token.
+    desk_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    # False when another stack's desk serves this one (a cluster's replicas share one desk on
+    # `desk_port`).
+    own_desk: bool = True
+    _desk: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -133,14 +129,22 @@ class Stack:
     def _secrets_env(self) -> Dict[str, str]:
         """Secrets go to the processes in their environment, never on a command line (which
         every user of the machine can read with `ps`)."""
-        env = {"ACTION_SERVER_URL": self.action_url, "ACTION_SERVER_SECRET": self.action_secret}
+        env = {
+            "ACTION_SERVER_URL": self.action_url,
+            "ACTION_SERVER_SECRET": self.action_secret,
+            "DESK_URL": self.desk_url,
+            DESK_TOKEN_VARIABLE: self.desk_token,
+        }
         if self.jwt_secret:
             env["RASA_JWT_SECRET"] = self.jwt_secret
         return env
 
     def start_desk(self, timeout: float = 60) -> None:
-        """The recruiter desk; it talks to this stack's Rasa server with its token."""
-        self._spawn(
+        """The recruiter desk; it talks to this stack's Rasa server with its token. A no-op
+        when this stack's desk is already running."""
+        if self._desk is not None and self._desk.poll() is None:
+            return
+        self._desk = self._spawn(
             [sys.executable, "-m", "desk", "serve", "--port", str(self.desk_port)],
             extra_env={"RASA_URL": self.url, "RASA_TOKEN": self.token, **self._secrets_env()},
         )
@@ -172,6 +176,8 @@ class Stack:
     def start(self, timeout: float = 180) -> None:
         self.start_action_server()
         self.start_rasa_server()
+        if self.own_desk:
+            self.start_desk(timeout)  # ready long before Rasa has loaded its model
         self.wait_until_ready(timeout)
 
     def wait_until_ready(self, timeout: float) -> None:
@@ -204,17 +210,20 @@ class Stack:
                 process.kill()
                 process.wait()
         self.processes.clear()
+        self._desk = None
 
-    def _spawn(self, command: List[str], extra_env: Dict[str, str] | None = None) -> None:
-        self.processes.append(
-            subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env={**quiet_env(), **self.env, **(extra_env or {})},
-                stdout=self.log,
-                stderr=subprocess.STDOUT if self.log else None,
-            )
+    def _spawn(
+        self, command: List[str], extra_env: Dict[str, str] | None = None
+    ) -> subprocess.Popen:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**quiet_env(), **self.env, **(extra_env or {})},
+            stdout=self.log,
+            stderr=subprocess.STDOUT if self.log else None,
         )
+        self.processes.append(process)
+        return process
 
     def _fail_if_exited(self) -> None:
         for process in self.processes:

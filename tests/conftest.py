@@ -128,6 +128,7 @@ def stack(trained_model: Path) -> Iterator[Stack]:
                 rasa_port=free_port(),
                 action_port=action_port,
                 token="test-token",
+                desk_port=free_port(),
                 endpoints=endpoints,
                 model=trained_model,
                 log=log,
@@ -156,9 +157,7 @@ def pg_redis_stack(
 
 @pytest.fixture(scope="session")
 def desk_stack(stack: Stack) -> Stack:
-    """The same stack with the recruiter desk on a free port; it stops with the stack."""
-    stack.desk_port = free_port()
-    stack.start_desk()
+    """The same stack, whose desk (started with it) the test uses directly."""
     return stack
 
 

@@ -152,8 +152,15 @@ class Desk:
 
 
 @contextmanager
-def running_desk(tmp_path: Path, rasa: StandInRasa) -> Iterator[Desk]:
-    database_url = f"sqlite:///{tmp_path / 'tracker.db'}"
+def running_desk(
+    tmp_path: Path,
+    rasa: StandInRasa,
+    env: Dict[str, str] | None = None,
+    database_url: str | None = None,
+) -> Iterator[Desk]:
+    """A desk process on `database_url` (default: a new SQLite file in tmp_path); its service
+    token is `desk.stack.desk_token`."""
+    database_url = database_url or f"sqlite:///{tmp_path / 'tracker.db'}"
     migrate(database_url)
     with open(tmp_path / "desk.log", "wb") as log:
         stack = Stack(
@@ -161,7 +168,11 @@ def running_desk(tmp_path: Path, rasa: StandInRasa) -> Iterator[Desk]:
             token=TOKEN,
             desk_port=free_port(),
             log=log,
-            env={"DESK_DATABASE_URL": database_url, "DESK_LOCKOUT_MINUTES": "15"},
+            env={
+                "DESK_DATABASE_URL": database_url,
+                "DESK_LOCKOUT_MINUTES": "15",
+                **(env or {}),
+            },
         )
         try:
             stack.start_desk()

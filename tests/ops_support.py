@@ -105,6 +105,7 @@ def pg_redis_stack(model: Path, directory: Path) -> Iterator[PgRedisStack]:
             rasa_port=free_port(),
             action_port=action_port,
             token="pg-redis-test-token",
+            desk_port=free_port(),
             endpoints=endpoints,
             model=model,
             log=log,

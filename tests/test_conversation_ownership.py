@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from channels.conversation_ids import conversation_id
-from scripts.stack import Stack, free_port
+from scripts.stack import Stack
 from tests.desk_support import desk_cli
 from tests.support.graph_api_stand_in import GraphApiStandIn
 from tests.support.instagram_deliveries import Deliveries, new_sender, signed_headers
@@ -53,9 +53,7 @@ def servers(trained_model: Path, graph: GraphApiStandIn) -> Iterator[Stack]:
     with tempfile.TemporaryDirectory(prefix="careers-ownership-") as tmp:
         env = {"DESK_DATABASE_URL": f"sqlite:///{tmp}/desk.db", "REST_CHANNEL_TOKEN": REST_TOKEN}
         with rasa_with_instagram(trained_model, graph.url, KEYS, Path(tmp), extra_env=env) as stack:
-            stack.desk_port = free_port()
-            stack.start_desk()
-            yield stack
+            yield stack  # the desk started with the stack
 
 
 @pytest.fixture(scope="module")

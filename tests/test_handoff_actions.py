@@ -1,12 +1,16 @@
-"""The hand-over actions with rasa-sdk's Tracker and CollectingDispatcher, on a real database."""
+"""The hand-over actions with rasa-sdk's Tracker and CollectingDispatcher, against a real desk.
+
+The action queues the handoff through the desk's service API (a desk process on its own
+database, tests/desk_support.py) and tells the applicant the reply time the desk answers with.
+"""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, Dict, Iterator, List
 from zoneinfo import ZoneInfo
 
@@ -17,8 +21,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.handoff import ActionHandoffToRecruiter
 from actions.offers import ActionAnswerOffer
 from actions.settings import HandoffSettings
-from desk.settings import OfficeHoursSettings
-from desk.storage import WAITING, Store
+from desk.storage import WAITING
+from scripts.stack import free_port
+from tests.desk_support import Desk, StandInRasa, running_desk
 
 WEDNESDAY_10AM = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/London"))
 SATURDAY = datetime(2026, 11, 28, 10, 0, tzinfo=ZoneInfo("Europe/London"))
@@ -54,18 +59,21 @@ def responses(dispatcher: CollectingDispatcher) -> List[str]:
     return [message.get("response") for message in dispatcher.messages]
 
 
+def settings_for(desk: Desk) -> HandoffSettings:
+    """How the action server reaches this desk: its URL and service token."""
+    return HandoffSettings(desk_url=desk.url, service_token=desk.stack.desk_token)
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> HandoffSettings:
-    return HandoffSettings(
-        database_url=f"sqlite:///{tmp_path / 'tracker.db'}", office=OfficeHoursSettings()
-    )
+def settings(desk: Desk) -> HandoffSettings:
+    return settings_for(desk)
 
 
-def handoffs(settings: HandoffSettings) -> List[Dict[str, Any]]:
-    return Store(settings.database_url).list_handoffs(WAITING)
+def handoffs(desk: Desk) -> List[Dict[str, Any]]:
+    return desk.store.list_handoffs(WAITING)
 
 
-async def test_asking_for_a_person_queues_the_conversation_and_pauses(settings, domain):
+async def test_asking_for_a_person_queues_the_conversation_and_pauses(settings, desk, domain):
     events = [
         user("greet", "hi"),
         bot("Hi, I'm MI5's careers assistant."),
@@ -80,7 +88,7 @@ async def test_asking_for_a_person_queues_the_conversation_and_pauses(settings, 
     assert {"event": "pause", "timestamp": None} in result
     assert responses(dispatcher) == ["utter_handoff_confirm"]
     assert dispatcher.messages[0]["when"] == "within about 30 minutes"
-    [handoff] = handoffs(settings)
+    [handoff] = handoffs(desk)
     assert handoff["sender_id"] == "applicant-1"
     assert handoff["topic"] == "eligibility_partner_family"
     assert handoff["channel"] == "socketio"
@@ -93,47 +101,58 @@ async def test_asking_for_a_person_queues_the_conversation_and_pauses(settings, 
 
 
 async def test_the_reply_time_it_gives_is_the_desks_setting_and_only_an_aim(
-    tmp_path, domain, monkeypatch
+    tmp_path, rasa: StandInRasa, domain
 ):
-    """The action reads the desk's own variables (DESK_REPLY_MINUTES, office hours), so the
-    applicant is told what the desk is set to, as an aim rather than a promise."""
-    monkeypatch.setenv("DESK_DATABASE_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
-    monkeypatch.setenv("DESK_REPLY_MINUTES", "45")
-    monkeypatch.setenv("DESK_OFFICE_CLOSES", "09:30")
-    action = ActionHandoffToRecruiter(clock=lambda: WEDNESDAY_10AM)
-    dispatcher = CollectingDispatcher()
-    await action.run(dispatcher, tracker([user("request_human", "a person please")]), domain)
-    assert dispatcher.messages[0]["when"].startswith("on the next working day, Thursday")
-    monkeypatch.setenv("DESK_OFFICE_CLOSES", "17:00")
-    dispatcher = CollectingDispatcher()
-    await action.run(dispatcher, tracker([user("request_human", "a person please")]), domain)
-    assert dispatcher.messages[0]["when"] == "within about 45 minutes"
+    """The desk answers with the reply time from its own variables (DESK_REPLY_MINUTES, office
+    hours), so the applicant is told what the desk is set to, as an aim, not a promise."""
+    env = {"DESK_REPLY_MINUTES": "45", "DESK_OFFICE_CLOSES": "09:30"}
+    with running_desk(tmp_path, rasa, env=env) as desk:
+        after_closing = ActionHandoffToRecruiter(settings_for(desk), clock=lambda: WEDNESDAY_10AM)
+        dispatcher = CollectingDispatcher()
+        await after_closing.run(dispatcher, tracker([user("request_human", "a person")]), domain)
+        assert dispatcher.messages[0]["when"].startswith("on the next working day, Thursday")
+        open_now = ActionHandoffToRecruiter(
+            settings_for(desk), clock=lambda: WEDNESDAY_10AM.replace(hour=9, minute=15)
+        )
+        dispatcher = CollectingDispatcher()
+        await open_now.run(dispatcher, tracker([user("request_human", "a person")]), domain)
+        assert dispatcher.messages[0]["when"] == "within about 45 minutes"
     [confirm] = domain["responses"]["utter_handoff_confirm"]
     assert "we aim to reply {when}" in " ".join(confirm["text"].split())
 
 
 async def test_without_a_question_it_asks_for_one_and_promises_the_next_working_day(
-    settings, domain
+    settings, desk, domain
 ):
     dispatcher = CollectingDispatcher()
     action = ActionHandoffToRecruiter(settings, clock=lambda: SATURDAY)
     await action.run(dispatcher, tracker([user("request_human", "/request_human")]), domain)
     assert responses(dispatcher) == ["utter_handoff_confirm", "utter_handoff_ask_question"]
     assert dispatcher.messages[0]["when"].startswith("on the next working day, Monday")
-    assert handoffs(settings)[0]["topic"] == "general"
+    assert handoffs(desk)[0]["topic"] == "general"
 
 
-async def test_when_the_queue_cannot_be_reached_the_applicant_gets_another_route(tmp_path, domain):
-    broken = HandoffSettings(
-        database_url=f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.db'}",
-        office=OfficeHoursSettings(),
-    )
+async def test_when_the_desk_is_down_the_applicant_gets_another_route(domain):
+    nobody = HandoffSettings(desk_url=f"http://127.0.0.1:{free_port()}", service_token="t")
     dispatcher = CollectingDispatcher()
-    result = await ActionHandoffToRecruiter(broken).run(
+    result = await ActionHandoffToRecruiter(nobody).run(
         dispatcher, tracker([user("request_human", "a person please")]), domain
     )
     assert responses(dispatcher) == ["utter_handoff_unavailable"]
     assert all(event["event"] != "pause" for event in result)
+
+
+async def test_a_desk_that_refuses_the_token_queues_nothing_and_the_route_is_given(
+    desk: Desk, domain
+):
+    wrong = HandoffSettings(desk_url=desk.url, service_token="not-the-desks-token")
+    dispatcher = CollectingDispatcher()
+    result = await ActionHandoffToRecruiter(wrong).run(
+        dispatcher, tracker([user("request_human", "a person please")]), domain
+    )
+    assert responses(dispatcher) == ["utter_handoff_unavailable"]
+    assert all(event["event"] != "pause" for event in result)
+    assert handoffs(desk) == []
 
 
 def followup(result: List[Dict[str, Any]]) -> str | None:
@@ -200,33 +219,35 @@ def webhook() -> Iterator[str]:
     server.shutdown()
 
 
-async def test_the_webhook_hears_of_each_new_handoff_without_the_message(tmp_path, webhook, domain):
-    settings = HandoffSettings(
-        database_url=f"sqlite:///{tmp_path / 'tracker.db'}",
-        office=OfficeHoursSettings(),
-        notify_webhook_url=webhook,
-        desk_url="http://desk.example",
-    )
-    secret = "my address is 1 Secret Street"
-    await ActionHandoffToRecruiter(settings).run(
-        CollectingDispatcher(), tracker([user("request_human", secret)]), domain
-    )
-    [payload] = Webhook.received
+def wait_for_webhook(deadline_s: float = 30) -> List[Dict[str, Any]]:
+    """The desk notifies in the background: wait until the webhook has heard."""
+    deadline = time.monotonic() + deadline_s
+    while not Webhook.received and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return Webhook.received
+
+
+async def test_the_webhook_hears_of_each_new_handoff_without_the_message(
+    tmp_path, rasa: StandInRasa, webhook, domain
+):
+    env = {"DESK_NOTIFY_WEBHOOK_URL": webhook, "DESK_PUBLIC_URL": "http://desk.example"}
+    with running_desk(tmp_path, rasa, env=env) as desk:
+        secret = "my address is 1 Secret Street"
+        await ActionHandoffToRecruiter(settings_for(desk)).run(
+            CollectingDispatcher(), tracker([user("request_human", secret)]), domain
+        )
+        [payload] = wait_for_webhook()
     assert set(payload) == {"text"}
     assert "http://desk.example/handoffs/1" in payload["text"]
     assert "Secret Street" not in payload["text"]
 
 
-async def test_a_dead_webhook_does_not_stop_the_hand_over(tmp_path, domain):
-    settings = HandoffSettings(
-        database_url=f"sqlite:///{tmp_path / 'tracker.db'}",
-        office=OfficeHoursSettings(),
-        notify_webhook_url="http://127.0.0.1:9/nothing-listens-here",
-        notify_timeout_s=2,
-    )
-    dispatcher = CollectingDispatcher()
-    await ActionHandoffToRecruiter(settings).run(
-        dispatcher, tracker([user("request_human", "a person")]), domain
-    )
-    assert responses(dispatcher)[0] == "utter_handoff_confirm"
-    assert len(handoffs(settings)) == 1
+async def test_a_dead_webhook_does_not_stop_the_hand_over(tmp_path, rasa: StandInRasa, domain):
+    env = {"DESK_NOTIFY_WEBHOOK_URL": f"http://127.0.0.1:{free_port()}/nothing-listens-here"}
+    with running_desk(tmp_path, rasa, env=env) as desk:
+        dispatcher = CollectingDispatcher()
+        await ActionHandoffToRecruiter(settings_for(desk)).run(
+            dispatcher, tracker([user("request_human", "a person")]), domain
+        )
+        assert responses(dispatcher)[0] == "utter_handoff_confirm"
+        assert len(handoffs(desk)) == 1

@@ -84,7 +84,6 @@ def servers(trained_model: Path, graph: GraphApiStandIn, workdir: Path) -> Itera
         )
         try:
             stack.start(timeout=300)
-            stack.start_desk()
             yield stack
         finally:
             stack.stop()

@@ -1,5 +1,6 @@
 """Erasure in each store, without a model: the tracker store the Rasa server uses, and the
-erasing actions with rasa-sdk's Tracker and CollectingDispatcher, on SQLite and PostgreSQL.
+erasing actions with rasa-sdk's Tracker and CollectingDispatcher, on SQLite and PostgreSQL
+(the actions erase the desk's records through a real desk process on the same database).
 
 The live conversation through the real servers is in tests/test_privacy_erasure.py.
 """
@@ -7,7 +8,10 @@ The live conversation through the real servers is in tests/test_privacy_erasure.
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
@@ -17,10 +21,14 @@ from rasa.shared.core.events import SlotSet, UserUttered
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.desk_client import DeskClient
 from actions.offers import ActionAnswerOffer
 from actions.privacy import ActionAskEraseMyData
+from actions.settings import HandoffSettings
 from desk.storage import NewHandoff, Store, audit, handoffs, messages, migrate
 from privacy.erasure import ERASED_SLOT
+from scripts.stack import free_port
+from tests.desk_support import Desk, StandInRasa, running_desk
 from tests.privacy_support import (
     BACKENDS,
     Database,
@@ -37,6 +45,17 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     with database(request.param, tmp_path) as found:
         migrate(found.url)
         yield found
+
+
+@pytest.fixture
+def desk(db: Database, rasa: StandInRasa, tmp_path: Path) -> Iterator[Desk]:
+    """A desk process on the test's database, as the action server reaches it."""
+    with running_desk(tmp_path, rasa, database_url=db.url) as running:
+        yield running
+
+
+def client_of(desk: Desk) -> DeskClient:
+    return DeskClient(HandoffSettings(desk_url=desk.url, service_token=desk.stack.desk_token))
 
 
 def test_a_turn_with_the_marker_erases_the_whole_conversation_and_saves_nothing(db: Database):
@@ -133,13 +152,14 @@ def test_the_question_says_how_long_conversations_are_kept(monkeypatch: pytest.M
     assert events == [{"event": "slot", "name": "offer", "value": "erase", "timestamp": None}]
 
 
-def test_yes_to_the_question_erases_that_applicants_desk_records_only(db: Database):
-    desk = Store(db.url)
-    mine = [add_handoff(desk, "erasing", "my question"), add_handoff(desk, "erasing", "again")]
-    theirs = add_handoff(desk, "other", "their question")
+def test_yes_to_the_question_erases_that_applicants_desk_records_only(db: Database, desk: Desk):
+    store = Store(db.url)
+    mine = [add_handoff(store, "erasing", "my question"), add_handoff(store, "erasing", "again")]
+    theirs = add_handoff(store, "other", "their question")
 
     events, said = run(
-        ActionAnswerOffer(db.url), sdk_tracker("erasing", [*ASKED, user("affirm", "yes")], "erase")
+        ActionAnswerOffer(client_of(desk)),
+        sdk_tracker("erasing", [*ASKED, user("affirm", "yes")], "erase"),
     )
     assert said == ["utter_data_erased"]
     assert {"event": "slot", "name": ERASED_SLOT, "value": True, "timestamp": None} in events
@@ -155,34 +175,74 @@ def test_yes_to_the_question_erases_that_applicants_desk_records_only(db: Databa
     assert all("erasing" not in detail for _, detail in erased)
 
 
-def test_no_to_the_question_deletes_nothing(db: Database):
-    desk = Store(db.url)
-    add_handoff(desk, "keeping", "my question")
+def test_no_to_the_question_deletes_nothing(db: Database, desk: Desk):
+    store = Store(db.url)
+    add_handoff(store, "keeping", "my question")
     events, said = run(
-        ActionAnswerOffer(db.url), sdk_tracker("keeping", [*ASKED, user("deny", "no")], "erase")
+        ActionAnswerOffer(client_of(desk)),
+        sdk_tracker("keeping", [*ASKED, user("deny", "no")], "erase"),
     )
     assert said == ["utter_erasure_cancelled"]
     assert all(event.get("name") != ERASED_SLOT for event in events)
-    assert len(desk.list_handoffs("waiting")) == 1
+    assert len(store.list_handoffs("waiting")) == 1
 
 
-def test_a_yes_after_something_else_never_erases(db: Database):
-    desk = Store(db.url)
-    add_handoff(desk, "keeping", "my question")
+def test_a_yes_after_something_else_never_erases(db: Database, desk: Desk):
+    store = Store(db.url)
+    add_handoff(store, "keeping", "my question")
     later = [*ASKED, user("distress", "i feel awful"), action("utter_distress"),
              action("action_listen"), user("affirm", "yes")]  # fmt: skip
-    events, said = run(ActionAnswerOffer(db.url), sdk_tracker("keeping", later, "erase"))
+    events, said = run(ActionAnswerOffer(client_of(desk)), sdk_tracker("keeping", later, "erase"))
     assert said == ["utter_unclear_yes_no"]
     assert all(event.get("name") != ERASED_SLOT for event in events)
-    assert len(desk.list_handoffs("waiting")) == 1
+    assert len(store.list_handoffs("waiting")) == 1
 
 
-def test_when_the_desk_database_fails_nothing_is_erased_and_the_applicant_is_told(
+def test_when_the_desk_is_down_nothing_is_erased_and_the_applicant_is_told(
     caplog: pytest.LogCaptureFixture,
 ):
+    nobody = DeskClient(HandoffSettings(desk_url=f"http://127.0.0.1:{free_port()}"))
     tracker = sdk_tracker("erasing", [*ASKED, user("affirm", "yes")], "erase")
-    events, said = run(ActionAnswerOffer("postgresql://postgres@127.0.0.1:1/nowhere"), tracker)
+    events, said = run(ActionAnswerOffer(nobody), tracker)
     assert said == ["utter_erasure_failed"]
     assert all(event.get("name") != ERASED_SLOT for event in events)
-    assert "privacy.erasure.desk_failed error=OperationalError" in caplog.text
+    assert "privacy.erasure.desk_failed error=erasure failed 2 times" in caplog.text
     assert "erasing" not in caplog.text
+
+
+class FlakyDesk(BaseHTTPRequestHandler):
+    """Answers the first erasure with 503, as a desk restarting behind its Service does."""
+
+    calls: List[str] = []
+
+    def do_DELETE(self) -> None:
+        FlakyDesk.calls.append(self.path)
+        if len(FlakyDesk.calls) == 1:
+            self.send_response(503)
+            self.end_headers()
+            return
+        body = json.dumps({"handoffs_erased": 1, "rows_erased": 2}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_an_erasure_the_desk_fails_once_is_tried_again():
+    FlakyDesk.calls = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FlakyDesk)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        flaky = DeskClient(HandoffSettings(desk_url=f"http://127.0.0.1:{server.server_port}"))
+        tracker = sdk_tracker("instagram:17/89", [*ASKED, user("affirm", "yes")], "erase")
+        events, said = run(ActionAnswerOffer(flaky), tracker)
+    finally:
+        server.shutdown()
+    assert said == ["utter_data_erased"]
+    assert {"event": "slot", "name": ERASED_SLOT, "value": True, "timestamp": None} in events
+    # The "/" stays escaped, so the id is one path segment (aiohttp leaves ":" as it is).
+    assert FlakyDesk.calls == ["/api/applicants/instagram:17%2F89"] * 2

@@ -74,6 +74,7 @@ def test_no_secret_is_on_a_command_line(desk_stack: Stack) -> None:
     for line in lines:
         assert desk_stack.token not in line, line
         assert desk_stack.action_secret not in line, line
+        assert desk_stack.desk_token not in line, line
     # The token still protects the HTTP API: it came from the environment.
     status = f"{desk_stack.url}/status"
     assert requests.get(status, timeout=10).status_code == 401

@@ -50,11 +50,9 @@ PROBES = {
     "careers-desk": {SERVICE_LIVE, SERVICE_READY},
 }
 # Imports inside functions that the image's processes never call.
-NEVER_CALLED = {
-    # privacy.settings.tracker_db_url reads endpoints.yml with Rasa's reader for the purge,
-    # which runs in the Rasa image; the action server only reads the retention setting.
-    ("careers-actions", "rasa"),
-}
+NEVER_CALLED: Set[tuple[str, str]] = set()
+# The images whose processes open PostgreSQL (the tracker store, the desk's tables).
+DATABASE_IMAGES = {"careers-rasa", "careers-desk"}
 METRICS = {
     "careers-rasa": "/webhooks/ops/metrics",
     "careers-actions": "/metrics",
@@ -155,9 +153,27 @@ def test_each_image_holds_the_code_and_libraries_its_processes_import(image: str
         if not distributions_of(name) & installed and (image, name) not in NEVER_CALLED
     }
     assert missing == set(), f"{image} imports {missing} but its image does not install them"
-    # Every image talks to PostgreSQL (tracker store or the desk's tables): the driver is not
-    # imported by name, SQLAlchemy loads it from the URL.
-    assert "psycopg2-binary" in installed
+    # The driver is not imported by name: SQLAlchemy loads it from the URL.
+    assert ("psycopg2-binary" in installed) == (image in DATABASE_IMAGES)
+
+
+def test_the_action_server_image_holds_no_desk_code_and_no_database_library() -> None:
+    """The action server reaches the desk over HTTP only (actions/desk_client.py)."""
+    actions = read_dockerfile(IMAGES["careers-actions"])
+    assert actions.copied_packages() & {"desk", "scripts"} == set()
+    privacy = [source for source in actions.copies if source.startswith("privacy")]
+    assert privacy and "privacy/" not in privacy and "privacy/desk_records.py" not in privacy
+    modules, _ = reachable_modules(entry_modules("careers-actions"))
+    assert not [module for module in modules if module.split(".")[0] in {"desk", "scripts"}]
+    assert "privacy.desk_records" not in modules
+    installed = distribution_closure(requirement_names(actions.requirements))
+    installed |= distribution_closure([BASE_DISTRIBUTIONS[actions.base_image] or ""])
+    assert installed & {"sqlalchemy", "alembic", "psycopg2-binary"} == set()
+
+
+def test_no_image_copies_the_local_run_scripts() -> None:
+    for image, path in IMAGES.items():
+        assert "scripts" not in read_dockerfile(path).copied_packages(), image
 
 
 # --- Kubernetes ----------------------------------------------------------------------------
@@ -301,6 +317,27 @@ def test_every_variable_given_is_read_and_every_one_needed_is_given(
                 assert needed - given == set(), "endpoints.prod.yml needs these"
             for secret, key in secret_refs(container):
                 assert secret.startswith("careers-") and key in reads[image] | referenced
+
+
+def test_the_action_servers_reach_the_desk_over_its_service_api(
+    rendered: List[Dict[str, Any]],
+) -> None:
+    config = next(obj for obj in rendered if obj["kind"] == "ConfigMap")["data"]
+    services = {obj["metadata"]["name"]: obj for obj in rendered if obj["kind"] == "Service"}
+    host, _, port = config["DESK_URL"].removeprefix("http://").partition(":")
+    assert host.endswith("careers-desk") and "careers-desk" in services
+    assert int(port) in {p["port"] for p in services["careers-desk"]["spec"]["ports"]}
+    assert config["DESK_PUBLIC_URL"].startswith("https://")
+    token = ("careers-desk-service", "DESK_SERVICE_TOKEN")
+    for obj, spec in pod_specs(rendered):
+        for container in spec["containers"]:
+            name = image_name(container["image"])
+            given = env_names(container, rendered)
+            if name == "careers-actions":
+                assert token in secret_refs(container)
+                assert not {"DESK_DATABASE_URL", "DB_PASSWORD"} & given
+            if name == "careers-desk" and obj["kind"] == "Deployment":
+                assert token in secret_refs(container)
 
 
 def test_the_retention_cronjob_runs_the_purge(rendered: List[Dict[str, Any]]) -> None:

@@ -41,7 +41,7 @@ def cluster(
 ) -> Iterator[Cluster]:
     log_dir = tmp_path_factory.mktemp("two-replicas")
     with scratch_services(stem="careerstwo") as services:
-        servers = Cluster(services, trained_model, log_dir=log_dir, replicas=2, desk=True)
+        servers = Cluster(services, trained_model, log_dir=log_dir, replicas=2)
         try:
             servers.start()
         except Exception:

@@ -56,6 +56,8 @@ def rasa_with_instagram(
         "INSTAGRAM_ACCESS_TOKEN": keys.access_token,
         "INSTAGRAM_GRAPH_URL": graph_url,
         "INSTAGRAM_GRAPH_VERSION": graph_version,
+        # The desk's tables beside the conversations, never in var/.
+        "DESK_DATABASE_URL": f"sqlite:///{workdir}/tracker.db",
         **(extra_env or {}),
     }
     log_path = workdir / "servers.log"
@@ -69,6 +71,7 @@ def rasa_with_instagram(
             model=model,
             log=log,
             env=env,
+            desk_port=free_port(),
         )
         try:
             stack.start(timeout=300)

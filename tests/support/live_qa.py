@@ -140,8 +140,9 @@ def live_desk(tmp_path: Path, channel: ChannelStandIn) -> Iterator[LiveDesk]:
             rasa_port=channel.port,
             token="unused",
             desk_port=free_port(),
+            desk_token=SERVICE_TOKEN,
             log=log,
-            env={"DESK_DATABASE_URL": database_url, "DESK_SERVICE_TOKEN": SERVICE_TOKEN},
+            env={"DESK_DATABASE_URL": database_url},
         )
         try:
             stack.start_desk(timeout=120)
