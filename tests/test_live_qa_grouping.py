@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Iterator
 
 import pytest
 
@@ -11,17 +11,21 @@ from desk.live_qa_grouping import BroadcastIndex
 from desk.live_qa_intake import MAX_TEXT_CHARS, BadQuestion, parse, redact
 from desk.live_qa_store import LiveQaStore, NewQuestion, as_rows
 from desk.storage import Store, make_engine, migrate
+from tests.privacy_support import BACKENDS, database
 from tests.support.live_qa import comment
 
 HOW_TO_APPLY = "faq/process_how_to_apply"
 DEGREE = "faq/eligibility_qualifications"
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> LiveQaStore:
-    url = f"sqlite:///{tmp_path / 'desk.db'}"
-    migrate(url)
-    return LiveQaStore(make_engine(url))
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveQaStore]:
+    """The desk's tables on SQLite (as `make run`) and on PostgreSQL (as production)."""
+    with database(request.param, tmp_path) as db:
+        migrate(db.url)
+        engine = make_engine(db.url)
+        yield LiveQaStore(engine)
+        engine.dispose()
 
 
 def add(store: LiveQaStore, number: int, text: str, who: str, topic: str | None = None,
@@ -180,7 +184,7 @@ def test_every_action_is_audited(store: LiveQaStore, tmp_path: Path):
     store.set_state(group_id, "hidden", "rita", 2.0)
     store.finish_replies(group_id, {}, "rita", 3.0)
     store.record_export("live-1", "rita", 4.0)
-    log = Store(str(store.engine.url)).audit_log()
+    log = Store(store.engine.url.render_as_string(hide_password=False)).audit_log()
     actions = [(entry["actor"], entry["action"]) for entry in reversed(log)]
     assert actions == [
         ("rita", "live q&a answered"),
