@@ -19,10 +19,11 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from desk.live_qa_grouping import BroadcastIndex
-from desk.storage import audit, digest, metadata
+from desk.live_qa_tables import OPEN, groups, purge_broadcasts, questions
+from desk.storage import audit, digest
 from training.grouping import normalise
 
-OPEN, ANSWERED, HIDDEN = "open", "answered", "hidden"
+ANSWERED, HIDDEN = "answered", "hidden"
 STATES = (OPEN, ANSWERED, HIDDEN)
 SENDING = "sending"
 # Outcomes after which the desk never asks again for that comment (or that commenter in
@@ -30,33 +31,6 @@ SENDING = "sending"
 FINAL_REPLIES = ("sent", "duplicate", "expired", "not_live")
 REPLY_STATUSES = (*FINAL_REPLIES, "over_cap", "disabled", "error")
 EXAMPLES = 3
-
-groups = sa.Table(
-    "desk_live_qa_groups",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("media_id", sa.String(255), nullable=False, index=True),
-    sa.Column("topic", sa.String(100)),
-    sa.Column("state", sa.String(16), nullable=False, default=OPEN),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.UniqueConstraint("media_id", "topic", name="uq_desk_live_qa_groups_topic"),
-)
-questions = sa.Table(
-    "desk_live_qa_questions",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("comment_id", sa.String(255), nullable=False, unique=True),
-    sa.Column("media_id", sa.String(255), nullable=False, index=True),
-    sa.Column("group_id", sa.Integer, sa.ForeignKey("desk_live_qa_groups.id"), index=True),
-    sa.Column("text", sa.Text, nullable=False, default=""),
-    sa.Column("asker_hash", sa.String(64), nullable=False),
-    sa.Column("topic", sa.String(100)),
-    sa.Column("abuse", sa.Boolean, nullable=False, default=False),
-    sa.Column("created_time", sa.BigInteger, nullable=False),
-    sa.Column("received_at", sa.Float, nullable=False),
-    sa.Column("reply_status", sa.String(16)),
-    sa.Column("replied_at", sa.Float),
-)
 
 
 @dataclass(frozen=True)
@@ -277,23 +251,10 @@ class LiveQaStore:
             _audit(db, now, actor, "live q&a exported", f"media {media_id}")
 
     def purge_before(self, cutoff: float) -> int:
-        """Delete broadcasts whose last question arrived before `cutoff`; how many questions."""
-        if not sa.inspect(self.engine).has_table(questions.name):
-            return 0  # the desk's migrations have not run on this database
-        with self.engine.begin() as db:
-            old = (
-                sa.select(questions.c.media_id)
-                .group_by(questions.c.media_id)
-                .having(sa.func.max(questions.c.received_at) < cutoff)
-            )
-            media = [row[0] for row in db.execute(old)]
-            if not media:
-                return 0
-            deleted = db.execute(questions.delete().where(questions.c.media_id.in_(media)))
-            db.execute(groups.delete().where(groups.c.media_id.in_(media)))
-        for media_id in media:
-            self._indexes.pop(media_id, None)
-        return int(deleted.rowcount or 0)
+        """Forget broadcasts idle since before `cutoff` (desk/live_qa_tables.py)."""
+        deleted = purge_broadcasts(self.engine, cutoff)
+        self._indexes.clear()
+        return deleted
 
 
 class _Tally:

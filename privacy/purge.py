@@ -31,7 +31,7 @@ DAY_S = 86400.0
 
 def run(settings: PurgeSettings, now: float) -> tuple[int, str]:
     """Purge both stores; the exit status and the summary line."""
-    from desk.live_qa_store import LiveQaStore
+    from desk.live_qa_tables import purge_broadcasts
     from desk.storage import make_engine
     from privacy import desk_records, tracker_events
 
@@ -74,7 +74,7 @@ def run(settings: PurgeSettings, now: float) -> tuple[int, str]:
     def live_qa() -> str:
         engine = make_engine(settings.desk_db_url)
         try:
-            deleted = LiveQaStore(engine).purge_before(cutoff)
+            deleted = purge_broadcasts(engine, cutoff)
         finally:
             engine.dispose()
         return f"{deleted} questions deleted (broadcasts with none since)"
