@@ -4,6 +4,7 @@ private-replies endpoint played by a stand-in (tests/support/live_qa.py)."""
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, Iterator
 
 import pytest
@@ -22,6 +23,7 @@ from tests.support.live_qa import (
 
 HOST = "hana"
 HOW_TO_APPLY = "faq/process_how_to_apply"
+DEGREE = "faq/eligibility_qualifications"
 
 
 @pytest.fixture(scope="module")
@@ -226,3 +228,21 @@ def test_the_csv_export_has_groups_and_counts_and_names_nobody(running: LiveDesk
     assert "How to apply" in text and "hidden as abuse" in text
     assert not re.search(r'(^|,)"?=', text, re.M), "no cell a spreadsheet would run"
     assert Store(running.database_url).audit_log()[0]["action"] == "live q&a exported"
+
+
+def test_two_hosts_sending_at_once_reply_once_to_each(running: LiveDesk, host: Browser):
+    channel: ChannelStandIn = running.channel
+    other = Browser(running.url)
+    assert other.sign_in(HOST).status_code == 302
+    people = [f"p-{n}" for n in range(30)]
+    for number, who in enumerate(people, start=60):
+        body = comment(number, "do I need a degree?", who, DEGREE, media_id="together")
+        group_id = running.post(**body).json()["group_id"]
+    before = len(channel.replied_comments())
+    path = f"/live-qa/groups/{group_id}/send"
+    forms = [(host, {"csrf": csrf_of(host)}), (other, {"csrf": other.csrf("/live-qa")})]
+    with ThreadPoolExecutor(2) as pool:
+        replies = list(pool.map(lambda each: each[0].request("POST", path, data=each[1]), forms))
+    assert [reply.status_code for reply in replies] == [302, 302]
+    replied = channel.replied_comments()[before:]
+    assert len(replied) == len(set(replied)) == len(people)
