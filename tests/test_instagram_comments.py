@@ -367,6 +367,7 @@ def test_the_private_replies_endpoint_needs_the_token_and_good_input(comments):
     assert comments.ask_desk(good, token=None).status_code == 401
     assert comments.ask_desk(good, token="wrong").status_code == 401
     too_many = {"replies": good["replies"] * 101}
+    bad: Any
     for bad in (
         [],
         {},

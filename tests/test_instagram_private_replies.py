@@ -250,7 +250,7 @@ def test_comment_changes_are_parsed_and_odd_ones_skipped():
             d.comment("mine", ACCOUNT_ID, "3"),
             {"field": "mentions", "value": {"media_id": "1"}},
             {"field": "comments", "value": {"id": "4"}},
-            "junk",
+            "junk",  # type: ignore[arg-type]
             sent_at=1_765_000_000_123,
         )
     )
@@ -278,6 +278,7 @@ def test_story_mentions_and_replies_are_recognised_without_keeping_the_story():
 def test_the_desks_request_is_checked():
     good = {"replies": [{"comment_id": "1", "topic": "faq/process_how_to_apply"}]}
     assert parse_desk_request(good, RESPONSES) == [("1", "faq/process_how_to_apply")]
+    bad: Any
     for bad in (
         None,
         [],
