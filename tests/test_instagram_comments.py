@@ -135,6 +135,15 @@ class Comments:
         comment_id = self.comment(CAREERS_QUESTION, commenter, media_id=media_id)
         self.wait_reply(comment_id)
 
+    def tracker(self, sender: str) -> Any:
+        reply = requests.get(
+            f"{self.server.url}/conversations/instagram:{sender}/tracker",
+            params={"token": self.server.token},
+            timeout=30,
+        )
+        assert reply.status_code == 200
+        return reply.json()
+
     def ask_desk(self, body: Any, token: str | None = DESK_TOKEN) -> requests.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return requests.post(self.replies_url, json=body, headers=headers, timeout=60)
@@ -424,6 +433,9 @@ def test_a_story_mention_gets_one_thank_you_a_day_with_the_ice_breakers(comments
     comments.deliver(d.delivery(d.story_reply(sender, CAREERS_QUESTION)))
     graph.wait_for_sends(sender, 2, WAIT)
     assert graph.texts_to(sender).count(replies.STORY_MENTION_THANKS) == 1
+    # The story itself is never fetched, stored or logged.
+    log = Path(comments.server.log.name).read_text(errors="replace")
+    assert "lookaside" not in log and "lookaside" not in str(comments.tracker(sender))
 
 
 # --- the hourly cap (last: it uses up the hour) ----------------------------------------
