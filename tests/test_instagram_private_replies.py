@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import threading
 import time
 from typing import Any, Iterator, List
 
@@ -17,6 +18,7 @@ import pytest
 
 from channels.instagram.comment_answers import (
     INVITATION,
+    ParserThread,
     Understanding,
     private_reply_text,
     understand,
@@ -228,6 +230,22 @@ async def test_only_answerable_topics_and_safety_get_a_reply_text():
     assert private_reply_text(RESPONSES, safety) == "Please call Samaritans on 116 123."
     long = private_reply_text(RESPONSES, Understanding("faq", "faq/long"))
     assert long is not None and len(long.encode()) <= 1000 and long.endswith(INVITATION)
+
+
+async def test_comments_are_parsed_off_the_event_loop():
+    seen: List[str] = []
+
+    class Recording(Agent):
+        async def parse_message(self, text: str) -> Any:
+            seen.append(threading.current_thread().name)
+            return await super().parse_message(text)
+
+    parser = ParserThread()
+    agent = Recording(faq_parse("faq/process_how_to_apply"))
+    understood = await understand(agent, "how do I apply?", RESPONSES, parser)
+    parser.close()
+    assert understood.topic == "faq/process_how_to_apply"
+    assert seen and seen[0].startswith("instagram-comments")
 
 
 async def test_comments_without_words_are_not_parsed_and_slashes_are_not_intents():

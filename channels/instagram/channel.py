@@ -125,8 +125,7 @@ class InstagramInput(InputChannel):
         async def finish_work(*_: Any) -> None:
             if not await self.queues.drain(SHUTDOWN_DRAIN_SECONDS):
                 logger.warning("instagram.shutdown.unfinished senders=%d", self.queues.busy_senders)
-            await self.comments.desk.drain(SHUTDOWN_DRAIN_SECONDS)
-            await self.comments.desk.close()
+            await self.comments.close(SHUTDOWN_DRAIN_SECONDS)
             await self.client.close()
 
         return webhook

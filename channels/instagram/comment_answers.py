@@ -7,11 +7,18 @@ the model's domain is answered; ``distress`` and ``report_threat`` get the domai
 safety answer; greetings, compliments, chit-chat, abuse and anything unclear get nothing.
 The answer text comes from the domain the model was trained with (one source for every
 channel); a topic's answer is followed by an invitation to carry on in DMs.
+
+Rasa's NLU runs synchronously: on the event loop, each comment's parse would hold up every
+webhook acknowledgement behind it, and a live Q&A sends a comment every few tens of
+milliseconds. So comments are parsed on a thread of their own (``ParserThread``); the event
+loop stays free to acknowledge while one is parsed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping
 
@@ -51,13 +58,36 @@ class Understanding:
 NOTHING = Understanding(intent=None)
 
 
-async def understand(agent: Any, text: str, responses: Responses) -> Understanding:
+class ParserThread:
+    """One worker thread that runs the agent's NLU for comments, one at a time."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="instagram-comments")
+
+    async def parse(self, agent: Any, text: str) -> Dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, _parse_blocking, agent, text)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _parse_blocking(agent: Any, text: str) -> Dict[str, Any]:
+    return asyncio.run(agent.parse_message(text))
+
+
+async def understand(
+    agent: Any, text: str, responses: Responses, parser: ParserThread | None = None
+) -> Understanding:
     """Parse a comment with the agent's NLU; no words (empty, emoji only) is nothing."""
     # A leading "/" would make Rasa read the comment as an intent payload.
     cleaned = text.strip().lstrip("/").strip()
     if agent is None or not _LETTERS.search(cleaned):
         return NOTHING
-    parsed = await agent.parse_message(cleaned)
+    if parser is not None:
+        parsed = await parser.parse(agent, cleaned)
+    else:
+        parsed = await agent.parse_message(cleaned)
     intent = (parsed.get("intent") or {}).get("name")
     if intent != FAQ_INTENT:
         return Understanding(intent=intent)

@@ -14,6 +14,7 @@ import logging
 from typing import Any, Dict, List, Mapping
 
 from channels.instagram.comment_answers import (
+    ParserThread,
     Understanding,
     is_answerable_topic,
     private_reply_text,
@@ -46,11 +47,12 @@ class CommentHandler:
     ) -> None:
         self.replies = PrivateReplies(settings, client, store)
         self.desk = DeskForwarder(settings)
+        self.parser = ParserThread()
 
     async def handle(self, comment: CommentEvent, agent: Any) -> None:
         """Understand one comment, pass a live one to the desk, and answer it privately."""
         responses = _responses(agent)
-        understanding = await understand(agent, comment.text, responses)
+        understanding = await understand(agent, comment.text, responses, self.parser)
         record = CommentRecord(
             comment_id=comment.comment_id,
             account_id=comment.account_id,
@@ -65,6 +67,12 @@ class CommentHandler:
             logger.debug("instagram.comment.no_reply intent=%s", understanding.intent)
             return
         await self.replies.send(record, text)
+
+    async def close(self, timeout: float) -> None:
+        """At shutdown: finish forwarding what can be, then let go of the connections."""
+        await self.desk.drain(timeout)
+        await self.desk.close()
+        self.parser.close()
 
     async def answer_for_desk(self, agent: Any, body: Any) -> List[Dict[str, str]]:
         """Send each listed comment its topic's answer, by the same rules; one status each."""
