@@ -159,11 +159,11 @@ def report(burst: Burst, desk: DeskStandIn, graph: GraphApiStandIn) -> str:
         f"failed acknowledgements: {burst.errors}; the {COMMENTS} were sent in "
         f"{burst.seconds:.1f} s.",
         f"- Forwarded to the desk: {len(forward_ms)} of {COMMENTS}.",
-        f"- Private replies sent: {len(sent)} (the other comments were chatter or not an "
-        f"answerable FAQ topic); the most in any hour: {peak} (cap {CAP}: "
-        f"{'never exceeded' if peak <= CAP else 'EXCEEDED'}). Beyond the cap replies are "
-        'counted and skipped (`careers_private_replies_total{outcome="over_cap"}`); the '
-        "end-to-end tests fill a smaller cap to check that.",
+        f"- Private replies sent: {len(sent)}; the most in any hour: {peak} (cap {CAP}: "
+        f"{'never exceeded' if peak <= CAP else 'EXCEEDED'}). Answerable comments beyond the "
+        "cap were counted and skipped, not queued "
+        '(`careers_private_replies_total{outcome="over_cap"}`); chatter and comments '
+        "that are not an answerable FAQ topic get no reply.",
         "",
     ]
     return "\n".join(lines)
