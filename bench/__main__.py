@@ -148,12 +148,22 @@ def write_report(understood: str, mine: Dict, theirs: Dict, rounds: int) -> str:
 
 def extra_sections() -> List[Tuple[str, Callable[[], str]]]:
     """Benchmarks of the other parts of the assistant, each a Markdown section."""
-    from bench import fair_use, insights, instagram, live_qa, production, training, vacancies
+    from bench import (
+        fair_use,
+        insights,
+        instagram,
+        instagram_comments,
+        live_qa,
+        production,
+        training,
+        vacancies,
+    )
 
     return [
         ("Retraining", training.run),
         ("Vacancy search", vacancies.run),
         ("Instagram channel", instagram.run),
+        ("Instagram comments: a live Q&A burst", instagram_comments.run),
         ("Fair use: one sender's burst", fair_use.run),
         ("Production set-up (PostgreSQL, Redis, two replicas)", production.run),
         ("Insights (a year of traffic on PostgreSQL)", insights.run),

@@ -1,7 +1,8 @@
 """Every Prometheus metric the services export, defined once so names and labels agree.
 
 Each process exports the ones it records (the others show as empty families or zero):
-the Rasa server messages and tracker-store erasures; the action server fallbacks,
+the Rasa server messages and tracker-store erasures (and, in the Instagram channel, private
+replies and live-question forwards); the action server fallbacks,
 handoffs, feed errors and desk erasures; the Instagram channel (in the Rasa server) Graph
 API errors and its messages. The desk's queue gauges are in observability/desk.py. No label
 ever carries a sender id or message text.
@@ -51,4 +52,17 @@ ERASURES = Counter(
     "careers_erasures",
     "Conversations erased at the applicant's request, by store (tracker or desk).",
     ["store"],
+)
+PRIVATE_REPLIES = Counter(
+    "careers_private_replies",
+    "Private replies to Instagram comments, by outcome: sent, duplicate, expired (over 7 "
+    "days), not_live (the broadcast ended), over_cap (the hourly cap: skipped, not queued), "
+    "disabled (kill switch or media not covered) or error (the Graph API refused).",
+    ["outcome"],
+)
+DESK_FORWARDS = Counter(
+    "careers_live_question_forwards",
+    "Live comments forwarded to the desk's Live Q&A board, by outcome: stored, duplicate, "
+    "retried or failed (given up after the retries, or dropped with too many pending).",
+    ["outcome"],
 )

@@ -222,8 +222,9 @@ def test_a_quick_reply_and_an_ice_breaker_answer_their_topic(webhook: Webhook, g
     assert webhook.user_texts(sender) == ["faq/process_vetting", "faq/eligibility_nationality"]
 
 
+# Story mentions get a thank-you instead (tests/test_instagram_comments.py).
 @pytest.mark.parametrize(
-    "kind", ["image", "audio", "video", "share", "story_mention", "reel", "ig_reel", "unsupported"]
+    "kind", ["image", "audio", "video", "share", "reel", "ig_reel", "unsupported"]
 )
 def test_attachments_get_the_text_only_reply_and_are_not_stored(
     webhook: Webhook, graph, workdir: Path, kind: str

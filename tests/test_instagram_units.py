@@ -112,7 +112,7 @@ def test_each_event_kind_is_recognised():
         EventKind.QUICK_REPLY,
         EventKind.POSTBACK,
         EventKind.ATTACHMENT,
-        EventKind.ATTACHMENT,
+        EventKind.STORY_MENTION,
         EventKind.ATTACHMENT,
         EventKind.REACTION,
         EventKind.READ,
@@ -131,6 +131,7 @@ def test_each_event_kind_is_recognised():
         EventKind.QUICK_REPLY,
         EventKind.POSTBACK,
         EventKind.ATTACHMENT,
+        EventKind.STORY_MENTION,
     }
 
 
@@ -138,7 +139,8 @@ def test_attachment_events_keep_types_but_never_urls():
     url = "https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=123&signature=secret"
     for kind in ("image", "audio", "video", "share", "story_mention", "reel", "ig_reel"):
         (event,) = parse_delivery(d.delivery(d.attachment("5", kind, url))).events
-        assert event.kind is EventKind.ATTACHMENT
+        mention = kind == "story_mention"  # thanked, not told "text only" (test_instagram_comments)
+        assert event.kind is (EventKind.STORY_MENTION if mention else EventKind.ATTACHMENT)
         assert event.attachment_types == (kind,)
         assert url not in repr(event) and "lookaside" not in repr(event)
 

@@ -8,6 +8,12 @@ id, flood-checked per sender and queued per sender, so Meta never waits for the 
 and never times out and redelivers. Being acknowledged, a message is tried again when Rasa
 cannot take it for a moment (a database or Redis restart), and the applicant is asked to
 send it again only if that lasts.
+
+Comments (``comments`` and ``live_comments`` fields) come through the same webhook, signed
+the same way; each comment id is acted on once (the same dedup store) in the background:
+channels/instagram/comment_handler.py. The desk asks for private replies to a group of live
+questions at ``POST /webhooks/instagram/private_replies`` (desk service token). A story
+mention gets a thank-you at most once a day per sender; a reply to a story is a message.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from sanic.response import HTTPResponse
 from channels.conversation_ids import conversation_id
 from channels.flood import FloodControl, Verdict
 from channels.instagram import replies, signature
+from channels.instagram.comment_handler import BadRequest, CommentHandler
+from channels.instagram.comments import CommentEvent
 from channels.instagram.dedup import DedupUnavailable, SeenMessageIds, seen_message_ids
 from channels.instagram.events import (
     Delivery,
@@ -39,6 +47,7 @@ from channels.instagram.events import (
 )
 from channels.instagram.graph_api import TYPING_OFF, TYPING_ON, GraphApiClient
 from channels.instagram.output import InstagramOutput
+from channels.instagram.reply_store import ReplyStore, reply_store
 from channels.instagram.sender_queues import AckFirst, SenderQueues
 from channels.instagram.settings import InstagramSettings, SettingsError
 from channels.limits import Refused
@@ -52,6 +61,7 @@ PLAIN = {"X-Content-Type-Options": "nosniff"}
 SHUTDOWN_DRAIN_SECONDS = 5.0
 # Pauses between attempts at a message Rasa failed to take (about half a minute in all).
 RETRY_PAUSES_S = (1.0, 2.0, 4.0, 8.0, 15.0)
+STORY_MENTION_TTL_SECONDS = 24 * 3600
 
 
 class InstagramInput(InputChannel):
@@ -72,10 +82,14 @@ class InstagramInput(InputChannel):
         self,
         settings: InstagramSettings,
         seen: SeenMessageIds | None = None,
+        store: ReplyStore | None = None,
     ) -> None:
         self.settings = settings
         self.client = GraphApiClient(settings)
         self.seen: SeenMessageIds = seen or seen_message_ids(settings)
+        self.store: ReplyStore = store or reply_store(settings)
+        self.comments = CommentHandler(settings, self.client, self.store)
+        self.agent: Any = None  # the Rasa agent, known from the first request
         self.flood = FloodControl(settings.messages_per_window, settings.window_seconds)
         self.ack_first = AckFirst()
         self.queues = SenderQueues(self.ack_first, settings.max_concurrent_senders)
@@ -103,10 +117,15 @@ class InstagramInput(InputChannel):
             finally:
                 self.ack_first.request_finished()
 
+        @webhook.route("/private_replies", methods=["POST"])
+        async def private_replies(request: Request) -> HTTPResponse:
+            return await self._private_replies(request)
+
         @webhook.listener("before_server_stop")
         async def finish_work(*_: Any) -> None:
             if not await self.queues.drain(SHUTDOWN_DRAIN_SECONDS):
                 logger.warning("instagram.shutdown.unfinished senders=%d", self.queues.busy_senders)
+            await self.comments.close(SHUTDOWN_DRAIN_SECONDS)
             await self.client.close()
 
         return webhook
@@ -139,6 +158,7 @@ class InstagramInput(InputChannel):
         except MalformedDelivery as error:
             logger.warning("instagram.webhook.refused reason=%s", error)
             return response.json({"error": str(error)}, status=400)
+        self._know_agent(request)
         if not delivery.for_instagram:
             # Signed by Meta but for another product: acknowledge so it is not resent.
             logger.info("instagram.webhook.ignored object=%s", delivery.object[:40])
@@ -152,6 +172,25 @@ class InstagramInput(InputChannel):
             return response.text("try again later", status=503, headers={"Retry-After": "30"})
         return response.text("EVENT_RECEIVED")
 
+    def _know_agent(self, request: Request) -> None:
+        if self.agent is None:
+            self.agent = getattr(getattr(getattr(request, "app", None), "ctx", None), "agent", None)
+
+    async def _private_replies(self, request: Request) -> HTTPResponse:
+        """The desk's "send answer privately": ``{"replies": [{"comment_id", "topic"}]}``."""
+        token = self.settings.desk_service_token
+        if not token:
+            return response.json({"error": "DESK_SERVICE_TOKEN is not set"}, status=503)
+        offered = request.headers.get("Authorization") or ""
+        if not hmac.compare_digest(offered.encode("utf-8"), f"Bearer {token}".encode()):
+            return response.json({"error": "a valid service token is required"}, status=401)
+        self._know_agent(request)
+        try:
+            results = await self.comments.answer_for_desk(self.agent, decode(request.body or b""))
+        except (MalformedDelivery, BadRequest) as error:
+            return response.json({"error": str(error)}, status=400)
+        return response.json({"results": results})
+
     async def _read_body(self, request: Request) -> Union[bytes, HTTPResponse]:
         """The raw body, or a 413 as soon as it is known to be too big."""
         try:
@@ -160,6 +199,13 @@ class InstagramInput(InputChannel):
             return response.text(str(refused), status=refused.status)
 
     async def _accept(self, delivery: Delivery, on_new_message: OnNewMessage) -> None:
+        for comment in delivery.comments:
+            if comment.own:
+                continue  # the account's own comments and public replies
+            if not await self.seen.first_sighting(f"comment:{comment.comment_id}"):
+                logger.info("instagram.comment.duplicate")
+                continue
+            self.queues.submit(f"comment:{comment.commenter_id}", _CommentJob(self, comment))
         for event in delivery.events:
             if not event.answered:
                 logger.debug("instagram.event.not_answered kind=%s", event.kind.value)
@@ -199,6 +245,9 @@ class InstagramInput(InputChannel):
         if slow_down:
             await InstagramOutput(self.client).send_text_message(conversation, replies.SLOW_DOWN)
             return
+        if event.kind is EventKind.STORY_MENTION:
+            await self._thank_for_mention(conversation)
+            return
         if event.kind is EventKind.ATTACHMENT:
             await InstagramOutput(self.client).send_text_with_buttons(
                 conversation, replies.ONLY_TEXT, replies.TOPIC_BUTTONS
@@ -226,6 +275,18 @@ class InstagramInput(InputChannel):
             if output.sent == 0:
                 await typing
                 await self._typing(sender, TYPING_OFF)
+
+    async def _thank_for_mention(self, conversation: str) -> None:
+        """One thank-you a day per sender; the mentioned story is never fetched or kept."""
+        try:
+            first = await self.store.claim(f"mention:{conversation}", STORY_MENTION_TTL_SECONDS)
+        except DedupUnavailable:
+            logger.error("instagram.story_mention.unchecked reason=store unavailable")
+            return
+        if first:
+            await InstagramOutput(self.client).send_text_with_buttons(
+                conversation, replies.STORY_MENTION_THANKS, replies.ice_breaker_buttons()
+            )
 
     async def _answer(
         self, message: UserMessage, on_new_message: OnNewMessage, output: InstagramOutput
@@ -275,10 +336,25 @@ class _Job:
         await self.channel.handle(self.event, self.on_new_message, self.slow_down, self.received_at)
 
 
+class _CommentJob:
+    """One queued comment, handled after the webhook's acknowledgement."""
+
+    __slots__ = ("channel", "comment")
+
+    def __init__(self, channel: InstagramInput, comment: CommentEvent) -> None:
+        self.channel = channel
+        self.comment = comment
+
+    async def __call__(self) -> None:
+        await self.channel.comments.handle(self.comment, self.channel.agent)
+
+
 def _metadata(event: InboundEvent) -> Dict[str, Any]:
     """What the tracker keeps about the message: ids and kinds, never media URLs."""
     meta: Dict[str, Any] = {"mid": event.mid, "timestamp": event.timestamp}
     meta["event"] = event.kind.value
     if event.attachment_types:
         meta["attachment_types"] = list(event.attachment_types)
+    if event.story_reply:
+        meta["story_reply"] = True
     return {"instagram": meta}

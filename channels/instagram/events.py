@@ -6,7 +6,10 @@ timestamp order (Rasa's Facebook channel stops at the first one). A delivery who
 envelope is broken is refused; a single odd event is skipped so the rest still count.
 
 Attachment URLs (story mentions above all, which Meta forbids storing) are never kept:
-an attachment event carries only the attachment types.
+an attachment event carries only the attachment types. A story mention becomes its own
+kind; a reply to a story is a text message like any other (``reply_to.story`` is dropped).
+Comments (``changes`` entries for the ``comments`` and ``live_comments`` fields) are
+parsed by channels/instagram/comments.py.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import enum
 import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Tuple
+
+from channels.instagram.comments import CommentEvent, parse_changes
 
 INSTAGRAM_OBJECT = "instagram"
 
@@ -28,6 +33,7 @@ class EventKind(str, enum.Enum):
     QUICK_REPLY = "quick_reply"
     POSTBACK = "postback"
     ATTACHMENT = "attachment"
+    STORY_MENTION = "story_mention"
     REACTION = "reaction"
     READ = "read"
     EDIT = "edit"
@@ -37,7 +43,13 @@ class EventKind(str, enum.Enum):
 
 
 ANSWERED_KINDS = frozenset(
-    {EventKind.TEXT, EventKind.QUICK_REPLY, EventKind.POSTBACK, EventKind.ATTACHMENT}
+    {
+        EventKind.TEXT,
+        EventKind.QUICK_REPLY,
+        EventKind.POSTBACK,
+        EventKind.ATTACHMENT,
+        EventKind.STORY_MENTION,
+    }
 )
 
 
@@ -51,6 +63,8 @@ class InboundEvent:
     # What Rasa receives: typed text, or the payload of a quick reply or ice breaker.
     text: str | None = None
     attachment_types: Tuple[str, ...] = ()
+    # A reply to one of the account's stories (the story itself is never kept).
+    story_reply: bool = False
 
     @property
     def answered(self) -> bool:
@@ -61,6 +75,7 @@ class InboundEvent:
 class Delivery:
     object: str
     events: List[InboundEvent] = field(default_factory=list)
+    comments: List[CommentEvent] = field(default_factory=list)
     skipped: int = 0
 
     @property
@@ -104,8 +119,13 @@ def parse_delivery(payload: Any) -> Delivery:
         account_id = _id(entry.get("id"))
         entry_time = _int(entry.get("time"), 0)
         messaging = entry.get("messaging")
+        if messaging is None and "changes" in entry:
+            comments, skipped = parse_changes(entry.get("changes"), account_id, entry_time)
+            delivery.comments.extend(comments)
+            delivery.skipped += skipped
+            continue
         if messaging is None:
-            # Other webhook fields (comments, mentions) and standby events are not ours.
+            # Other webhook fields (mentions) and standby events are not ours.
             delivery.skipped += 1
             continue
         if not isinstance(messaging, list):
@@ -175,8 +195,18 @@ def _message_event(message: Dict[str, Any], base: Dict[str, Any]) -> InboundEven
             str(item.get("type") or "unknown") for item in attachments if isinstance(item, dict)
         )
     text = _text(message.get("text"))
+    story_reply = isinstance(message.get("reply_to"), dict) and "story" in message["reply_to"]
     if text:
-        return InboundEvent(EventKind.TEXT, mid=mid, text=text, attachment_types=types, **base)
+        return InboundEvent(
+            EventKind.TEXT,
+            mid=mid,
+            text=text,
+            attachment_types=types,
+            story_reply=story_reply,
+            **base,
+        )
+    if "story_mention" in types:
+        return InboundEvent(EventKind.STORY_MENTION, mid=mid, attachment_types=types, **base)
     if types:
         return InboundEvent(EventKind.ATTACHMENT, mid=mid, attachment_types=types, **base)
     if message.get("is_unsupported"):

@@ -1,4 +1,5 @@
-"""The Graph API calls the channel makes: the Send API and the messenger profile.
+"""The Graph API calls the channel makes: the Send API, private replies to comments, the
+account's live broadcasts and the messenger profile.
 
 Transient failures (HTTP 5xx, 429, Graph error codes 1, 2, 4, 17, 32 and 613, and
 network errors) are retried with exponential backoff and jitter; permanent ones (190
@@ -121,6 +122,25 @@ class GraphApiClient:
             body["tag"] = tag
         return await self.post("me/messages", body)
 
+    async def send_private_reply(
+        self, account_id: str, comment_id: str, text: str
+    ) -> Dict[str, Any]:
+        """One private reply to a comment: ``POST /<IG_ID>/messages`` with
+        ``recipient.comment_id``. Meta accepts one per comment, so it is never retried
+        once Meta may have taken it; only answers that prove it did not (429, the
+        transient codes) are retried, by the same rules as any send."""
+        body = {"recipient": {"comment_id": comment_id}, "message": {"text": text}}
+        return await self.post(f"{account_id}/messages", body)
+
+    async def live_media_ids(self, account_id: str) -> List[str]:
+        """The ids of the account's live broadcasts running now (``GET /<IG_ID>/live_media``
+        returns only media being broadcast at the time of the request)."""
+        found = await self.get(f"{account_id}/live_media", {"fields": "id"}, attempts=2)
+        data = found.get("data")
+        if not isinstance(data, list):
+            return []
+        return [str(item["id"]) for item in data if isinstance(item, dict) and item.get("id")]
+
     async def sender_action(self, recipient_id: str, action: str) -> None:
         """Typing indicators are cosmetic: one short attempt, so they never hold up a reply."""
         body = {"recipient": {"id": recipient_id}, "sender_action": action}
@@ -135,13 +155,19 @@ class GraphApiClient:
         }
         return await self.post("me/messenger_profile", body, params={"platform": "instagram"})
 
+    async def get(
+        self, path: str, params: Dict[str, str] | None = None, attempts: int | None = None
+    ) -> Dict[str, Any]:
+        return await self.post(path, None, attempts=attempts, params=params, method="GET")
+
     async def post(
         self,
         path: str,
-        body: Dict[str, Any],
+        body: Dict[str, Any] | None,
         attempts: int | None = None,
         params: Dict[str, str] | None = None,
         timeout: float | None = None,
+        method: str = "POST",
     ) -> Dict[str, Any]:
         attempts = attempts or self._settings.max_attempts
         # Only override the session's timeout when asked: timeout=None would disable it.
@@ -151,8 +177,8 @@ class GraphApiClient:
         for attempt in range(1, attempts + 1):
             retry_after: float | None = None
             try:
-                async with session.post(
-                    url, json=body, params=params, headers=self._headers(), **extra
+                async with session.request(
+                    method, url, json=body, params=params, headers=self._headers(), **extra
                 ) as response:
                     raw = await response.read()
                     if 200 <= response.status < 300:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping
+from typing import Any, Dict, FrozenSet, List, Mapping
 from urllib.parse import quote
 
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
@@ -26,6 +26,10 @@ ENVIRONMENT = {
     "graph_version": "INSTAGRAM_GRAPH_VERSION",
 }
 SECRETS = ("verify_token", "app_secret", "access_token")
+DEFAULT_DESK_URL = "http://localhost:5006"
+# Meta allows 750 private replies an hour per account; the default stays under it.
+META_PRIVATE_REPLIES_PER_HOUR = 750
+DEFAULT_PRIVATE_REPLIES_PER_HOUR = 700
 
 
 class SettingsError(ValueError):
@@ -57,6 +61,13 @@ class InstagramSettings:
     max_attempts: int = 4
     backoff_base_seconds: float = 0.5
     backoff_max_seconds: float = 8.0
+    # Private replies to comments (channels/instagram/private_replies.py).
+    private_replies_enabled: bool = True
+    private_reply_media: FrozenSet[str] = frozenset()  # empty: every media
+    private_replies_per_hour: int = DEFAULT_PRIVATE_REPLIES_PER_HOUR
+    # The desk's Live Q&A board (channels/instagram/desk_forward.py); no token: not forwarded.
+    desk_url: str = DEFAULT_DESK_URL
+    desk_service_token: str = ""
 
     @property
     def api_base(self) -> str:
@@ -88,6 +99,7 @@ class InstagramSettings:
             raise SettingsError("INSTAGRAM_GRAPH_VERSION must look like v25.0.")
         values["dedup_redis_url"] = redis_url(environ)
         values["dedup_key_prefix"] = environ.get("REDIS_KEY_PREFIX", "").strip() or "careers"
+        values.update(private_reply_settings(environ))
         if "messages_per_minute" in credentials:
             values["messages_per_window"] = _positive_int(
                 credentials["messages_per_minute"], "messages_per_minute"
@@ -119,6 +131,36 @@ def redis_url(environ: Mapping[str, str]) -> str:
     port = environ.get("REDIS_PORT", "").strip() or "6379"
     db = environ.get("REDIS_DB", "").strip() or "0"
     return f"redis://{auth}{host}:{port}/{db}"
+
+
+def private_reply_settings(environ: Mapping[str, str]) -> Dict[str, Any]:
+    """INSTAGRAM_PRIVATE_REPLIES (on unless "off"), INSTAGRAM_PRIVATE_REPLY_MEDIA,
+    INSTAGRAM_PRIVATE_REPLIES_PER_HOUR, DESK_URL and DESK_SERVICE_TOKEN."""
+    switch = environ.get("INSTAGRAM_PRIVATE_REPLIES", "").strip().lower()
+    if switch not in ("", "on", "off"):
+        raise SettingsError("INSTAGRAM_PRIVATE_REPLIES must be on or off.")
+    media = environ.get("INSTAGRAM_PRIVATE_REPLY_MEDIA", "")
+    per_hour_text = environ.get("INSTAGRAM_PRIVATE_REPLIES_PER_HOUR", "").strip()
+    per_hour = (
+        _positive_int(per_hour_text, "INSTAGRAM_PRIVATE_REPLIES_PER_HOUR")
+        if per_hour_text
+        else DEFAULT_PRIVATE_REPLIES_PER_HOUR
+    )
+    if per_hour > META_PRIVATE_REPLIES_PER_HOUR:
+        raise SettingsError(
+            f"INSTAGRAM_PRIVATE_REPLIES_PER_HOUR must stay at or under Meta's limit of "
+            f"{META_PRIVATE_REPLIES_PER_HOUR}."
+        )
+    desk_url = environ.get("DESK_URL", "").strip() or DEFAULT_DESK_URL
+    if not desk_url.startswith(("https://", "http://")):
+        raise SettingsError("DESK_URL must be an http(s) URL.")
+    return {
+        "private_replies_enabled": switch != "off",
+        "private_reply_media": frozenset(m.strip() for m in media.split(",") if m.strip()),
+        "private_replies_per_hour": per_hour,
+        "desk_url": desk_url.rstrip("/"),
+        "desk_service_token": environ.get("DESK_SERVICE_TOKEN", "").strip(),
+    }
 
 
 def _positive_int(value: Any, name: str) -> int:

@@ -1,9 +1,12 @@
 """A local stand-in for Meta's Graph API, for the tests and the benchmark.
 
 It speaks the documented wire format of the Send API (``POST /{version}/me/messages``
-and ``/{ig-id}/messages``) and the messenger profile (``POST /{version}/me/messenger_
-profile``), refuses what Meta refuses (a wrong token with error 190, a text over 1,000
-bytes, more than 13 quick replies) and records every request with its arrival time.
+and ``/{ig-id}/messages``), private replies (the same path with ``recipient.comment_id``;
+a second one to the same comment is refused, as Meta allows one), the account's running
+live broadcasts (``GET /{version}/{ig-id}/live_media``: only media being broadcast now;
+``start_live``/``end_live`` script them) and the messenger profile (``POST /{version}/me/
+messenger_profile``), refuses what Meta refuses (a wrong token with error 190, a text over
+1,000 bytes, more than 13 quick replies) and records every request with its arrival time.
 It can be told to fail a recipient's next sends (500, 429, error codes) to exercise
 retries. It runs in its own thread with its own event loop, so synchronous tests and
 the Rasa server under test can both talk to it; it listens on 127.0.0.1 only.
@@ -40,6 +43,13 @@ class Recorded:
     def recipient(self) -> str | None:
         if isinstance(self.body, dict) and isinstance(self.body.get("recipient"), dict):
             return self.body["recipient"].get("id")
+        return None
+
+    @property
+    def comment_id(self) -> str | None:
+        """The comment a private reply answers (``recipient.comment_id``)."""
+        if isinstance(self.body, dict) and isinstance(self.body.get("recipient"), dict):
+            return self.body["recipient"].get("comment_id")
         return None
 
     @property
@@ -94,6 +104,8 @@ class GraphApiStandIn:
     _loop: asyncio.AbstractEventLoop | None = None
     _runner: web.AppRunner | None = None
     _ids: Any = field(default_factory=lambda: itertools.count(1))
+    _live: Dict[str, str] = field(default_factory=dict)  # live media id -> account id
+    _replied_comments: set = field(default_factory=set)
     port: int = 0
 
     @property
@@ -108,8 +120,17 @@ class GraphApiStandIn:
             self._failures.setdefault(recipient_id, Deque()).extend(failures)
 
     def always_fail(self, recipient_id: str, failure: Failure) -> None:
+        """Every send to the recipient (an IGSID, or a comment id for private replies) fails."""
         with self._changed:
             self._always[recipient_id] = failure
+
+    def start_live(self, account_id: str, media_id: str) -> None:
+        with self._changed:
+            self._live[media_id] = account_id
+
+    def end_live(self, media_id: str) -> None:
+        with self._changed:
+            self._live.pop(media_id, None)
 
     # --- reading what arrived ----------------------------------------------------------
 
@@ -123,6 +144,19 @@ class GraphApiStandIn:
                 and r.message is not None
                 and (include_failed or r.status == 200)
             ]
+
+    def private_replies_to(self, comment_id: str, include_failed: bool = True) -> List[Recorded]:
+        """Private replies to a comment, refused ones included unless told otherwise."""
+        with self._changed:
+            return [
+                r
+                for r in self.requests
+                if r.comment_id == comment_id and (include_failed or r.status == 200)
+            ]
+
+    def private_replies(self) -> List[Recorded]:
+        with self._changed:
+            return [r for r in self.requests if r.comment_id is not None]
 
     def actions_to(self, recipient_id: str) -> List[Recorded]:
         with self._changed:
@@ -220,6 +254,8 @@ class GraphApiStandIn:
         if request.headers.get("Authorization") != f"Bearer {self.access_token}":
             return 400, graph_error(190, "Invalid OAuth access token.")
         parts = request.path.strip("/").split("/")
+        if request.method == "GET" and len(parts) == 3 and parts[2] == "live_media":
+            return self._live_media(parts[1])
         if request.method != "POST" or len(parts) != 3 or parts[0] != self.version:
             return 400, graph_error(100, "Unsupported request.", error_type="GraphMethodException")
         if parts[2] == "messenger_profile":
@@ -234,7 +270,14 @@ class GraphApiStandIn:
             return 400, graph_error(100, "(#100) Invalid ice_breakers.", error_type="")
         return 200, {"result": "success"}
 
+    def _live_media(self, account_id: str) -> Tuple[int, Dict[str, Any]]:
+        with self._changed:
+            live = [media for media, owner in self._live.items() if owner == account_id]
+        return 200, {"data": [{"id": media} for media in live]}
+
     def _messages(self, record: Recorded) -> Tuple[int, Dict[str, Any]]:
+        if record.comment_id is not None:
+            return self._private_reply(record)
         recipient = record.recipient
         if not recipient:
             return 400, graph_error(100, "(#100) The parameter recipient is required")
@@ -255,6 +298,26 @@ class GraphApiStandIn:
         if problem:
             return 400, graph_error(100, problem)
         return 200, {"recipient_id": recipient, "message_id": f"m_standin_{next(self._ids)}"}
+
+    def _private_reply(self, record: Recorded) -> Tuple[int, Dict[str, Any]]:
+        comment_id = str(record.comment_id)
+        failure = self._next_failure(comment_id)
+        if failure is not None:
+            return failure.status, graph_error(failure.code, "Scripted failure.", failure.subcode)
+        message = record.message or {}
+        text = message.get("text")
+        if set(message) != {"text"} or not isinstance(text, str) or not text.strip():
+            return 400, graph_error(100, "(#100) a private reply is a text message")
+        if len(text.encode("utf-8")) > MAX_TEXT_BYTES:
+            return 400, graph_error(100, "(#100) Length of param message[text] must be <= 1000")
+        with self._changed:
+            if comment_id in self._replied_comments:
+                return 400, graph_error(10, "(#10) Only one private reply per comment.", 2534023)
+            self._replied_comments.add(comment_id)
+        return 200, {
+            "recipient_id": f"igsid_for_{comment_id}",
+            "message_id": f"m_pr_{next(self._ids)}",
+        }
 
     def _next_failure(self, recipient: str) -> Failure | None:
         with self._changed:

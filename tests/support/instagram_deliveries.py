@@ -3,8 +3,11 @@
 Shapes follow Meta's documented Instagram messaging webhooks: ``object: "instagram"``,
 ``entry[].messaging[]`` with sender, recipient, timestamp and one of message (text,
 quick_reply, attachments, is_echo, is_deleted), postback, reaction, read or
-message_edit. Meta escapes non-ASCII characters and slashes in its JSON (``\\u00e9``,
-``\\/``); ``encode`` does the same by default, since signatures must survive that.
+message_edit; and ``entry[].changes[]`` with ``field`` ``comments`` or ``live_comments``
+and a ``value`` of from{id, username}, media{id, media_product_type}, id, parent_id and
+text (the entry's ``time`` in seconds). Meta escapes non-ASCII characters and slashes in
+its JSON (``\\u00e9``, ``\\/``); ``encode`` does the same by default, since signatures
+must survive that.
 """
 
 from __future__ import annotations
@@ -30,6 +33,14 @@ def new_sender() -> str:
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def new_comment_id() -> str:
+    return str(17_900_000_000_000_000 + secrets.randbelow(10**15))
+
+
+def new_media_id() -> str:
+    return str(18_000_000_000_000_000 + secrets.randbelow(10**15))
 
 
 @dataclass
@@ -83,6 +94,54 @@ class Deliveries:
 
     def deletion(self, sender: str, mid: str) -> Dict[str, Any]:
         return self._event(sender, None, message={"mid": mid, "is_deleted": True})
+
+    def story_mention(self, sender: str) -> Dict[str, Any]:
+        """A mention of the account in the sender's story (its media URL must not be kept)."""
+        url = "https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=1790000000&signature=x"
+        attachment = {"type": "story_mention", "payload": {"url": url}}
+        return self._event(sender, None, message={"mid": new_mid(), "attachments": [attachment]})
+
+    def story_reply(self, sender: str, text: str) -> Dict[str, Any]:
+        """A DM replying to one of the account's stories."""
+        story = {"url": "https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=1", "id": "1790"}
+        message = {"mid": new_mid(), "text": text, "reply_to": {"story": story}}
+        return self._event(sender, None, message=message)
+
+    def comment(
+        self,
+        text: str | None,
+        commenter: str | None = None,
+        comment_id: str | None = None,
+        media_id: str = "18000000000000101",
+        product_type: str = "FEED",
+        field: str = "comments",
+        parent_id: str | None = None,
+    ) -> Dict[str, Any]:
+        """One ``changes`` item: a comment (or, with field="live_comments", a live comment)."""
+        commenter = commenter or new_sender()
+        value: Dict[str, Any] = {
+            "from": {"id": commenter, "username": f"user{commenter[-6:]}"},
+            "media": {"id": media_id, "media_product_type": product_type},
+            "id": comment_id or new_comment_id(),
+        }
+        if parent_id:
+            value["parent_id"] = parent_id
+        if text is not None:
+            value["text"] = text
+        return {"field": field, "value": value}
+
+    def live_comment(
+        self, text: str, media_id: str, commenter: str | None = None, comment_id: str | None = None
+    ) -> Dict[str, Any]:
+        return self.comment(text, commenter, comment_id, media_id, "LIVE", "live_comments")
+
+    def changes(self, *changes: Dict[str, Any], sent_at: int | None = None) -> Dict[str, Any]:
+        """One entry carrying comment ``changes``; ``sent_at`` in epoch seconds."""
+        when = sent_at if sent_at is not None else int(time.time())
+        return {
+            "object": "instagram",
+            "entry": [{"id": self.account_id, "time": when, "changes": list(changes)}],
+        }
 
     def echo(self, recipient: str, text: str) -> Dict[str, Any]:
         """The account's own message, echoed back: sender is the account."""
