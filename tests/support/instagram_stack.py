@@ -77,8 +77,9 @@ def rasa_with_instagram(
             env=env,
             desk_port=desk[0] if desk else free_port(),
             own_desk=desk is None,
-            **({"desk_token": desk[1]} if desk else {}),
         )
+        if desk:
+            stack.desk_token = desk[1]
         try:
             stack.start(timeout=300)
         except Exception:
