@@ -109,17 +109,14 @@ def most_in_an_hour(times: List[float]) -> int:
 def run(model: Path | None = None) -> str:
     model = model or Path(os.environ.get("CAREERS_MODEL", ROOT / "models" / "careers.tar.gz"))
     keys = Secrets()
-    env = {
-        "DESK_URL": "",
-        "DESK_SERVICE_TOKEN": DESK_TOKEN,
-        "INSTAGRAM_PRIVATE_REPLIES_PER_HOUR": str(CAP),
-    }
+    env = {"INSTAGRAM_PRIVATE_REPLIES_PER_HOUR": str(CAP)}
     with GraphApiStandIn(access_token=keys.access_token) as graph, DeskStandIn(
         service_token=DESK_TOKEN
     ) as desk, tempfile.TemporaryDirectory(prefix="careers-comments-bench-") as tmp:  # fmt: skip
-        env["DESK_URL"] = desk.url
         graph.start_live(ACCOUNT_ID, LIVE_MEDIA)
-        with rasa_with_instagram(model, graph.url, keys, Path(tmp), extra_env=env) as server:
+        with rasa_with_instagram(
+            model, graph.url, keys, Path(tmp), extra_env=env, desk=(desk.port, DESK_TOKEN)
+        ) as server:
             prepared = prepare(keys, questions())
             burst = asyncio.run(send_burst(f"{server.url}/webhooks/instagram/webhook", prepared))
             desk.wait_for(lambda: len(desk.calls) >= COMMENTS, DRAIN_TIMEOUT_S)

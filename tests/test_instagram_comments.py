@@ -64,14 +64,14 @@ def desk() -> Iterator[DeskStandIn]:
 @pytest.fixture(scope="module")
 def server(trained_model: Path, graph: GraphApiStandIn, desk: DeskStandIn) -> Iterator[Stack]:
     env = {
-        "DESK_URL": desk.url,
-        "DESK_SERVICE_TOKEN": DESK_TOKEN,
         "INSTAGRAM_PRIVATE_REPLY_MEDIA": f"{POST_MEDIA},{LIVE_MEDIA}",
         "INSTAGRAM_PRIVATE_REPLIES_PER_HOUR": str(CAP),
     }
     with (
         tempfile.TemporaryDirectory(prefix="careers-comments-") as tmp,
-        rasa_with_instagram(trained_model, graph.url, KEYS, Path(tmp), extra_env=env) as stack,
+        rasa_with_instagram(
+            trained_model, graph.url, KEYS, Path(tmp), extra_env=env, desk=(desk.port, DESK_TOKEN)
+        ) as stack,
     ):
         yield stack
 

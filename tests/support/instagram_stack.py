@@ -12,7 +12,7 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterator
+from typing import Dict, Iterator, Tuple
 
 from scripts.stack import Stack, action_endpoint_yaml, free_port
 
@@ -39,8 +39,12 @@ def rasa_with_instagram(
     workdir: Path,
     graph_version: str = "v25.0",
     extra_env: Dict[str, str] | None = None,
+    desk: Tuple[int, str] | None = None,
 ) -> Iterator[Stack]:
-    """Both servers on free ports, a fresh tracker store in ``workdir``; logs in servers.log."""
+    """Both servers on free ports, a fresh tracker store in ``workdir``; logs in servers.log.
+
+    ``desk``: the port and service token of a desk stand-in to use instead of starting the
+    real desk (Stack passes DESK_URL and DESK_SERVICE_TOKEN to every process itself)."""
     action_port = free_port()
     credentials = workdir / "credentials.yml"
     credentials.write_text(CREDENTIALS, encoding="utf-8")
@@ -71,8 +75,11 @@ def rasa_with_instagram(
             model=model,
             log=log,
             env=env,
-            desk_port=free_port(),
+            desk_port=desk[0] if desk else free_port(),
+            own_desk=desk is None,
         )
+        if desk:
+            stack.desk_token = desk[1]
         try:
             stack.start(timeout=300)
         except Exception:
