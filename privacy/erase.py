@@ -22,15 +22,17 @@ from urllib.parse import quote
 
 import requests
 
+from desk.settings import database_url
+from desk.storage import make_engine
+from privacy import desk_records
 from privacy.erasure import ERASED_SLOT
+from scripts.stack import api_jwt, api_token
 
 TIMEOUT_S = 30.0
 
 
 def rasa_auth() -> Tuple[Dict[str, str], Dict[str, str]]:
     """Query parameters and headers for the Rasa HTTP API, as the desk authenticates."""
-    from scripts.stack import api_jwt, api_token
-
     secret = os.environ.get("RASA_JWT_SECRET", "")
     if secret:
         return {}, {"Authorization": f"Bearer {api_jwt(secret)}"}
@@ -57,10 +59,6 @@ def main(argv: List[str] | None = None) -> int:
         "sender_id", help="the conversation id, with its channel: instagram:<IGSID>, rest:<sender>"
     )
     args = parser.parse_args(argv)
-
-    from desk.settings import database_url
-    from desk.storage import make_engine
-    from privacy import desk_records
 
     failures: List[str] = []
     parts: List[str] = []
