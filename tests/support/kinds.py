@@ -38,11 +38,9 @@ MODEL_FIXTURES = frozenset({"trained_model"})
 # Names whose use starts a process: scripts/stack.py's `Stack`, the tests' wrappers of it that
 # pick a stack at run time, and `subprocess` itself.
 PROCESS_STARTERS = frozenset({"Stack", "running_servers", "subprocess"})
-# Programs a unit test must not start: ours (`python -m <project folder>`), Rasa's, and the
+# Programs a unit test must not start, besides this interpreter: Rasa's command line and the
 # services the e2e and browser tests run.
-OTHER_PROGRAMS = frozenset(
-    {"rasa", "rasa_sdk", "spacy", "redis-server", "postgres", "chromedriver", "chromium"}
-)
+OTHER_PROGRAMS = frozenset({"rasa", "redis-server", "postgres", "chromedriver", "chromium"})
 
 
 def names_used(code: CodeType) -> Set[str]:
@@ -115,19 +113,13 @@ def mark(item: pytest.Item) -> None:
 
 
 def runs_a_program_of_ours(args: Any) -> bool:
-    """Whether a command line runs the project's code, Rasa, a server, a database or a browser
-    (not, say, `ldconfig` run by a library looking for a shared object)."""
+    """Whether a command line runs this interpreter (so the project's code), Rasa, a server, a
+    database or a browser; not, say, `ldconfig` run by a library looking for a shared object."""
     argv: List[str] = shlex.split(args) if isinstance(args, str) else [os.fspath(a) for a in args]
     if not argv:
         return False
-    if os.path.basename(argv[0]) in OTHER_PROGRAMS:
-        return True
-    if os.path.realpath(argv[0]) != os.path.realpath(sys.executable) or len(argv) < 2:
-        return False
-    if argv[1] == "-m" and len(argv) > 2:
-        top = argv[2].split(".")[0]
-        return top in OTHER_PROGRAMS or (PROJECT / top).is_dir()
-    return PROJECT in Path(argv[1]).resolve().parents
+    program = os.path.realpath(argv[0]) if os.sep in argv[0] else argv[0]
+    return program == os.path.realpath(sys.executable) or Path(program).name in OTHER_PROGRAMS
 
 
 @contextlib.contextmanager
