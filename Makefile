@@ -22,7 +22,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install spacy webchat-assets train train-fast run shell instagram-setup system-check test lint validate bench lock clean
+.PHONY: help install spacy webchat-assets train train-fast run shell instagram-setup system-check test test-fast lint validate bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -118,6 +118,9 @@ system-check: ## Check for the system packages the browser tests need
 
 test: system-check lint check audit train webchat-assets ## Set up, then run the whole test suite
 	$(VENV)/bin/pytest
+
+test-fast: spacy ## The unit tests only: no model, no servers, no browser (markers: tests/support/kinds.py)
+	$(VENV)/bin/pytest -m unit
 
 # pip-audit has an environment of its own: it needs packaging>=23, Rasa 3.6 pins 20.9.
 AUDIT_VENV := var/audit-venv

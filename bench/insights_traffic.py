@@ -20,6 +20,8 @@ from typing import Any, Dict, List, Tuple
 
 import sqlalchemy as sa
 
+from desk.storage import handoffs, messages
+
 CONVERSATIONS_A_DAY = 2_000
 MESSAGES_A_DAY = 15_000
 CHANNELS = [("instagram", 0.7), ("socketio", 0.2), ("rest", 0.1)]
@@ -172,8 +174,6 @@ def copy_events(engine: sa.engine.Engine, rows: List[Tuple]) -> None:
 
 
 def insert_handoffs(engine: sa.engine.Engine, found: List[Dict[str, Any]]) -> None:
-    from desk.storage import handoffs, messages
-
     if not found:
         return
     with engine.begin() as db:

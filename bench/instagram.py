@@ -22,6 +22,7 @@ from typing import Dict, List, Sequence
 import aiohttp
 
 from bench.load import median
+from evaluation.heldout import load_examples
 from scripts.stack import ROOT
 from tests.support.graph_api_stand_in import GraphApiStandIn
 from tests.support.instagram_deliveries import Deliveries, encode, new_sender, signed_headers
@@ -64,8 +65,6 @@ def percentile(values: Sequence[float], p: float) -> float:
 
 def questions() -> List[str]:
     try:
-        from evaluation.heldout import load_examples
-
         texts = [text for text, _ in load_examples()]
     except Exception:  # the held-out set is optional for this measurement
         texts = []

@@ -25,6 +25,7 @@ from typing import Dict, List, Sequence, Tuple
 import aiohttp
 
 from bench.load import median, rss_mb
+from evaluation.heldout import load_examples
 from scripts.cluster import Cluster, scratch_services
 from scripts.stack import ROOT
 
@@ -63,8 +64,6 @@ class Sample:
 
 def questions() -> List[str]:
     try:
-        from evaluation.heldout import load_examples
-
         texts = [text for text, _ in load_examples()]
     except Exception:  # the held-out set is optional for this measurement
         texts = []

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable, List, Sequence, Tuple
 
 from scripts.stack import BIN, ROOT, quiet_env
+from training.labelling import add_example
 
 TARGET_S = 90.0
 NEW_EXAMPLES = (
@@ -57,8 +58,6 @@ def _train(workdir: Path, extra: Sequence[str] = ()) -> float:
 
 def _add_example(number: int) -> Callable[[Path], None]:
     def add(workdir: Path) -> None:
-        from training.labelling import add_example
-
         add_example("life_salary", NEW_EXAMPLES[number], workdir / "data")
 
     return add

@@ -36,6 +36,8 @@ from desk.training_store import (
 )
 from training.grouping import key_of
 from training.inbox import Inbox, InboxQuery, InboxSettings, collect
+from training.labelling import LabellingError, add_example, add_topic, topics
+from training.redaction import redact
 
 logger = logging.getLogger(__name__)
 SHOWN_GROUPS = 100
@@ -93,8 +95,6 @@ def register(
     async def training_page(
         request: Request, notice: str = "", error: str = "", status: int = 200
     ) -> HTTPResponse:
-        from training.labelling import topics
-
         try:
             inbox = await current_inbox()
             unreadable = ""
@@ -135,8 +135,6 @@ def register(
             return await training_page(
                 request, error=f"Choose one of: {', '.join(DECISIONS)}.", status=400
             )
-        from training.redaction import redact
-
         # Redacted again: the form came from a browser.
         text = await desk.db(redact, (form.get("text") or "").strip()[:MAX_TEXT_CHARS])
         if not text:
@@ -152,8 +150,6 @@ def register(
                 return await training_page(request, error=_already(earlier), status=409)
             notice = f"Ignored: {text}"
             if decision != IGNORED:
-                from training.labelling import LabellingError, add_example, add_topic
-
                 add = add_topic if decision == NEW_TOPIC else add_example
                 writing = functools.partial(add, topic, text, data_dir=inbox_settings.data_dir)
                 try:
@@ -191,8 +187,6 @@ def register(
         entry = _applicant_entry(transcript["entries"], at)
         if entry is None:
             return response.text("There is no applicant message at that time.", status=404)
-        from training.redaction import redact
-
         flag = Flag(
             sender_id=handoff["sender_id"],
             message_at=float(entry["at"]),

@@ -23,6 +23,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, List
 
+from desk.live_qa_tables import purge_broadcasts
+from desk.storage import make_engine
+from privacy import desk_records, tracker_events
 from privacy.settings import DEFAULT_ENDPOINTS, PurgeSettings, SettingsError, days_text
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -31,10 +34,6 @@ DAY_S = 86400.0
 
 def run(settings: PurgeSettings, now: float) -> tuple[int, str]:
     """Purge both stores; the exit status and the summary line."""
-    from desk.live_qa_tables import purge_broadcasts
-    from desk.storage import make_engine
-    from privacy import desk_records, tracker_events
-
     cutoff = now - settings.retention_days * DAY_S
     days = days_text(settings.retention_days)
     before = datetime.fromtimestamp(cutoff, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

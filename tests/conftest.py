@@ -23,6 +23,7 @@ from scripts.stack import ROOT, Stack, action_endpoint_yaml, free_port
 from tests.desk_support import Desk, StandInRasa, running_desk, stand_in_rasa
 from tests.ops_support import PgRedisStack
 from tests.ops_support import pg_redis_stack as pg_redis_stack_running
+from tests.support import kinds
 
 # CAREERS_MODEL lets a test run use a model trained elsewhere (e.g. while another trains).
 MODEL = Path(os.environ.get("CAREERS_MODEL", ROOT / "models" / "careers.tar.gz"))
@@ -194,3 +195,21 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     yield driver
     driver.quit()
+
+
+def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
+    """Every test gets one kind marker (unit, e2e, browser, production) from what it uses."""
+    for item in items:
+        kinds.mark(item)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    with kinds.in_process_only(item):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    with kinds.in_process_only(item):
+        yield

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import List
 
 import pytest
+from rasa.shared.utils.io import read_yaml
+from ruamel.yaml.cyaml import CSafeLoader
 
 from training.checks import (
     MAX_ANSWER_BYTES,
@@ -19,7 +21,7 @@ from training.checks import (
     main,
     run_checks,
 )
-from training.content import Problem
+from training.content import Problem, parse
 from training.topics import ROOT
 
 PROBLEM_LINE = re.compile(r"^(?P<file>[^\s:]+):(?P<line>\d+): (?P<what>.+): (?P<fix>.+)$")
@@ -377,3 +379,17 @@ def test_a_title_for_a_topic_on_its_way_is_no_problem(project: Path):
         "titles:\n  faq/public_new_topic: A new topic\n",
     )
     assert run_checks(project) == []
+
+
+def test_reading_the_content_again_and_again_costs_the_same():
+    """ruamel.yaml 0.17.21 grows its shared resolver lists on every scalar once a catch-all
+    resolver is registered (Rasa registers `!env_var`); the checks' loader must not (the desk's
+    Training pages read the content on every view)."""
+    read_yaml("greeting: hello")  # Rasa registers its catch-all resolver (`!env_var`)
+    text = (ROOT / "data" / "nlu" / "eligibility.yml").read_text(encoding="utf-8")
+    parse(text)
+    before = {first: len(known) for first, known in CSafeLoader.yaml_implicit_resolvers.items()}
+    for _ in range(3):
+        parse(text)
+    after = {first: len(known) for first, known in CSafeLoader.yaml_implicit_resolvers.items()}
+    assert after == before

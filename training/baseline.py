@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List, Mapping
 
-from evaluation.heldout import HeldoutReport
+from evaluation.heldout import HeldoutReport, evaluate_model
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "reports" / "heldout_baseline.json"
@@ -128,8 +128,6 @@ def _points(change: float) -> str:
 
 
 def main(argv: List[str] | None = None) -> int:
-    from evaluation.heldout import evaluate_model
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", nargs="?", type=Path, default=MODEL, help="a trained model")
     parser.add_argument("--output", type=Path, default=BASELINE)

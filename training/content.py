@@ -64,9 +64,30 @@ class Document:
         return self.text.splitlines(keepends=True)
 
 
+class _Loader(Loader):
+    """The C loader, resolving plain scalars without writing into ruamel's shared table.
+
+    ruamel.yaml 0.17.21 (the newest Rasa 3.6 allows) adds the catch-all implicit resolvers to
+    the stored list of a scalar's first character each time it resolves one (`resolvers +=` in
+    `Resolver.resolve`), once any catch-all is registered, as Rasa's `!env_var` is. Every parse
+    then gets slower and the lists grow for the life of the process: 1,900 entries per letter
+    after four `make check` runs, a tenth of a second more per run each time (the desk's
+    Training pages parse on every view)."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is ScalarNode and implicit[0]:
+            table = self.yaml_implicit_resolvers
+            first = table.get(value[0] if value else "", [])
+            for tag, regexp in [*first, *table.get(None, [])]:
+                if regexp.match(value):
+                    return tag
+            implicit = (False, implicit[1])  # ruamel's own lookup is done: skip it
+        return super().resolve(kind, value, implicit)
+
+
 def parse(text: str) -> Tuple[Node | None, Any]:
     """The root node and the data of a YAML text; raises ruamel's YAMLError when it is invalid."""
-    loader = Loader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None

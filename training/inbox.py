@@ -30,6 +30,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Sequence, Tuple
 
+from desk.settings import database_url
+from desk.storage import make_engine
+from desk.training_store import TrainingStore
 from training.grouping import DEFAULT_SIMILARITY, NearDuplicates, counted
 from training.tracker_events import ACTION, DEFAULT_PAGE_SIZE, USER, Event, EventPages
 
@@ -85,8 +88,6 @@ class InboxSettings:
 
     @classmethod
     def from_env(cls) -> InboxSettings:
-        from desk.settings import database_url
-
         since = float(os.environ.get("INBOX_SINCE_DAYS", DEFAULT_SINCE_DAYS))
         return cls(
             tracker_url=tracker_database_url(),
@@ -412,9 +413,6 @@ def build_inbox(
 
 def collect(settings: InboxSettings, query: InboxQuery) -> Inbox:
     """The inbox from the tracker store and the desk's decisions and flags."""
-    from desk.storage import make_engine
-    from desk.training_store import TrainingStore
-
     if _missing_sqlite_file(settings.tracker_url):
         return Inbox(items=[])  # no conversation yet; connecting would create the file
     tracker = make_engine(settings.tracker_url)

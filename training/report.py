@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
+from evaluation.heldout import evaluate_model, label_of
 from training import baseline
 from training.report_figures import (
     Prediction,
@@ -92,8 +93,6 @@ def cross_validated_predictions(
 async def _predict(model: Path, examples: List[Tuple[str, str]]) -> List[Prediction]:
     from rasa.core.agent import Agent
     from rasa.nlu.classifiers import fallback_classifier
-
-    from evaluation.heldout import label_of
 
     agent = Agent.load(str(model))
     rows: List[Prediction] = []
@@ -182,8 +181,6 @@ def main(argv: List[str] | None = None) -> int:
     os.chdir(ROOT)
     os.environ["RASA_MAX_CACHE_SIZE"] = "0"
     started = time.monotonic()
-
-    from evaluation.heldout import evaluate_model
 
     previous, previous_source = previous_summary(args.out / SUMMARY_JSON)
     data = load_training_data(args.data, args.domain)
