@@ -79,8 +79,10 @@ insights: install ## Update the desk's Insights figures now (the desk also does 
 	$(PY) -m insights rollup
 
 .PHONY: purge
-purge: install ## Delete conversations and handoffs inactive for RETENTION_DAYS (default 30); cron-safe (ENDPOINTS=file)
-	$(PY) -m privacy.purge $(if $(ENDPOINTS),--endpoints '$(ENDPOINTS)')
+purge: install ## Delete conversations, handoffs and Live Q&A questions inactive for RETENTION_DAYS (default 30); cron-safe (ENDPOINTS=file)
+	@# Each store's owner purges it; the desk's purge runs even when the tracker store's failed.
+	status=0; $(PY) -m privacy.purge $(if $(ENDPOINTS),--endpoints '$(ENDPOINTS)') || status=$$?; \
+		$(PY) -m desk purge || status=$$?; exit $$status
 
 validate: install ## Check the training data and domain
 	$(RASA) data validate --fail-on-warnings

@@ -6,6 +6,7 @@ python -m desk create-user NAME      add a recruiter (password from a prompt or 
 python -m desk set-password NAME     change a recruiter's password, unlocking the account
 python -m desk create-token NAME     print a new API token for NAME, and nothing else
 python -m desk serve [--port 5006]   run the desk
+python -m desk purge                 delete records older than RETENTION_DAYS (cron-safe)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 import time
 
 from desk.auth import hash_password
+from desk.retention import purge
 from desk.settings import DeskSettings, database_url
 from desk.storage import Store, migrate
 from desk.training_store import RECRUITER, ROLES
@@ -47,7 +49,14 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the desk")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5006)
+    commands.add_parser("purge", help="delete records older than RETENTION_DAYS (cron-safe)")
     args = parser.parse_args(argv)
+    if args.command == "purge":
+        # Before migrating: a database that does not answer is a one-line failure, not a
+        # traceback; a desk whose tables do not exist yet has nothing to purge.
+        status, summary = purge(time.time())
+        print(summary, file=sys.stderr if status else sys.stdout)
+        return status
 
     url = database_url()
     migrate(url)

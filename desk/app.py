@@ -24,6 +24,7 @@ from sanic.response import HTTPResponse
 from desk.auth import password_matches, same_secret
 from desk.insights_routes import register as register_insights
 from desk.live_qa_routes import register as register_live_qa
+from desk.metrics import instrument as instrument_desk
 from desk.office_hours import OfficeHours
 from desk.rasa_api import DeliveryError, RasaApi
 from desk.service import STATUSES_SHOWN, BadRequest, Conflict, Desk, NotFound
@@ -32,7 +33,6 @@ from desk.settings import DeskSettings
 from desk.sign_in_throttle import Limits, SignInThrottle
 from desk.storage import CLAIMED, CLOSED, WAITING, Store, migrate
 from desk.training_routes import register as register_training
-from observability.desk import instrument as instrument_desk
 
 logger = logging.getLogger(__name__)
 

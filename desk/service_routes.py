@@ -26,7 +26,7 @@ from desk.service import BadRequest, Desk
 from desk.service_auth import service_only
 from desk.settings import DeskSettings
 from desk.storage import NewHandoff
-from privacy.desk_records import erase_sender
+from desk.applicant_records import erase_sender
 
 logger = logging.getLogger(__name__)
 

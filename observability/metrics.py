@@ -4,7 +4,7 @@ Each process exports the ones it records (the others show as empty families or z
 the Rasa server messages and tracker-store erasures (and, in the Instagram channel, private
 replies and live-question forwards); the action server fallbacks,
 handoffs, feed errors and desk erasures; the Instagram channel (in the Rasa server) Graph
-API errors and its messages. The desk's queue gauges are in observability/desk.py. No label
+API errors and its messages. The desk's queue gauges are in desk/metrics.py. No label
 ever carries a sender id or message text.
 """
 

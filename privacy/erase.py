@@ -3,11 +3,12 @@
 python -m privacy.erase SENDER_ID
 
 The same erasure as the assistant's delete_my_data, for staff: the desk's records of that
-sender id, directly in the desk's database; then the conversation, by adding the erasure
+sender id, through the desk's service API (DELETE /api/applicants/{id} at DESK_URL, default
+http://localhost:5006, with DESK_SERVICE_TOKEN); then the conversation, by adding the erasure
 marker through the Rasa server's HTTP API, so it happens under the conversation's lock and
 nothing is written back (see privacy/tracker_store.py). RASA_URL (default
 http://localhost:5005) and the API's credential (RASA_JWT_SECRET, else RASA_TOKEN or the token
-`make run` keeps in var/) say where; DESK_DATABASE_URL where the desk's database is.
+`make run` keeps in var/) say where.
 Exit status 0 when both are erased, 1 when either failed (running it again is safe).
 """
 
@@ -16,16 +17,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from typing import Dict, List, Tuple
 from urllib.parse import quote
 
 import requests
 
 from desk.rasa_auth import api_jwt, api_token
-from desk.settings import database_url
-from desk.storage import make_engine
-from privacy import desk_records
 from privacy.erasure import ERASED_SLOT
 
 TIMEOUT_S = 30.0
@@ -53,6 +50,23 @@ def erase_conversation(rasa_url: str, sender_id: str) -> None:
         raise RuntimeError(f"the Rasa server answered HTTP {reply.status_code}")
 
 
+def erase_desk_records(sender_id: str) -> Dict[str, int]:
+    """The desk deletes its own records of this applicant (the desk owns its database)."""
+    token = os.environ.get("DESK_SERVICE_TOKEN", "")
+    if not token:
+        raise RuntimeError("DESK_SERVICE_TOKEN is not set")
+    reply = requests.delete(
+        f"{os.environ.get('DESK_URL', 'http://localhost:5006').rstrip('/')}"
+        f"/api/applicants/{quote(sender_id, safe='')}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=TIMEOUT_S,
+    )
+    if reply.status_code != 200:
+        raise RuntimeError(f"the desk answered HTTP {reply.status_code}")
+    body = reply.json()
+    return {key: int(body.get(key, 0)) for key in ("handoffs_erased", "rows_erased")}
+
+
 def main(argv: List[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m privacy.erase", description=__doc__)
     parser.add_argument(
@@ -61,17 +75,15 @@ def main(argv: List[str] | None = None) -> int:
     args = parser.parse_args(argv)
     failures: List[str] = []
     parts: List[str] = []
-    engine = make_engine(database_url())
     try:
-        done = desk_records.erase_sender(engine, args.sender_id, time.time())
+        erased = erase_desk_records(args.sender_id)
         parts.append(
-            f"desk: {done.handoffs_deleted} handoffs erased "
-            f"({done.rows_deleted} messages, notes and other rows)"
+            f"desk: {erased['handoffs_erased']} handoffs erased "
+            f"({erased['rows_erased']} messages, notes and other rows)"
         )
     except Exception as error:
-        failures.append(f"desk: FAILED ({type(error).__name__})")
-    finally:
-        engine.dispose()
+        why = str(error) if isinstance(error, RuntimeError) else type(error).__name__
+        failures.append(f"desk: FAILED ({why})")
     try:
         erase_conversation(os.environ.get("RASA_URL", "http://localhost:5005"), args.sender_id)
         parts.append("conversation: erased")

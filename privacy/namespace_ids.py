@@ -28,8 +28,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from channels.conversation_ids import NAMESPACES, channel_of, conversation_id
+from desk.settings import database_url as desk_database_url
 from desk.storage import handoffs, make_engine, training_flags
-from privacy.settings import DEFAULT_ENDPOINTS, desk_database_url, tracker_db_url
+from privacy.settings import DEFAULT_ENDPOINTS, tracker_db_url
 from privacy.tracker_events import events
 
 # The event data column, which privacy.tracker_events does not need.

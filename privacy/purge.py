@@ -1,11 +1,11 @@
-"""`make purge`: delete conversations and handoffs older than the retention (safe from cron).
+"""The tracker store's half of `make purge`: delete conversations older than the retention.
 
 python -m privacy.purge [--endpoints endpoints.yml]
 
 Deletes, in bounded batches, tracker store events older than RETENTION_DAYS (default 30)
-that no conversation in progress needs (see privacy.tracker_events.expired_events), and
-desk handoffs, with their messages and notes, inactive for as long, and the Live Q&A
-questions of broadcasts with no question for as long. Running it again at once
+that no conversation in progress needs (see privacy.tracker_events.expired_events). The
+desk purges its own handoffs and Live Q&A questions (`python -m desk purge`,
+desk/retention.py); `make purge` and the nightly CronJob run both. Running it again at once
 deletes nothing more (idempotent). Prints one line, with counts and no personal data:
 on stdout when it worked, on stderr when it did not.
 
@@ -19,39 +19,23 @@ import argparse
 import sys
 import time
 import warnings
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, List
+from typing import List, Tuple
 
-from desk.live_qa_tables import purge_broadcasts
-from desk.storage import make_engine
-from privacy import desk_records, tracker_events
-from privacy.settings import DEFAULT_ENDPOINTS, PurgeSettings, SettingsError, days_text
-
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
-DAY_S = 86400.0
+from privacy import tracker_events
+from privacy.retention import EXIT_CONFIG, PurgeRun
+from privacy.settings import DEFAULT_ENDPOINTS, PurgeSettings, SettingsError
+from privacy.tracker_events import tracker_engine
 
 
-def run(settings: PurgeSettings, now: float) -> tuple[int, str]:
-    """Purge both stores; the exit status and the summary line."""
-    cutoff = now - settings.retention_days * DAY_S
-    days = days_text(settings.retention_days)
-    before = datetime.fromtimestamp(cutoff, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    parts: List[str] = [f"retention {days} days (before {before})"]
-    failed = False
-
-    def attempt(store: str, work: Callable[[], str]) -> None:
-        nonlocal failed
-        try:
-            parts.append(f"{store}: {work()}")
-        except Exception as error:  # a broken store must not stop the other's purge
-            failed = True
-            parts.append(f"{store}: FAILED ({_describe(error)})")
+def run(settings: PurgeSettings, now: float) -> Tuple[int, str]:
+    """Purge the tracker store; the exit status and the summary line."""
+    purge = PurgeRun(settings.retention_days, now)
 
     def tracker() -> str:
-        engine = make_engine(settings.tracker_db_url)
+        engine = tracker_engine(settings.tracker_db_url)
         try:
-            done = tracker_events.purge(engine, cutoff, settings.batch_size)
+            done = tracker_events.purge(engine, purge.cutoff, settings.batch_size)
         finally:
             engine.dispose()
         return (
@@ -59,37 +43,8 @@ def run(settings: PurgeSettings, now: float) -> tuple[int, str]:
             f"({done.conversations_deleted} idle conversations)"
         )
 
-    def desk() -> str:
-        engine = make_engine(settings.desk_db_url)
-        try:
-            done = desk_records.purge(engine, cutoff, settings.batch_size, now, days)
-        finally:
-            engine.dispose()
-        return (
-            f"{done.handoffs_deleted} handoffs deleted "
-            f"({done.rows_deleted} messages, notes and other rows)"
-        )
-
-    def live_qa() -> str:
-        engine = make_engine(settings.desk_db_url)
-        try:
-            deleted = purge_broadcasts(engine, cutoff)
-        finally:
-            engine.dispose()
-        return f"{deleted} questions deleted (broadcasts with none since)"
-
-    attempt("tracker store", tracker)
-    attempt("desk", desk)
-    attempt("live q&a", live_qa)
-    status = EXIT_FAILED if failed else EXIT_OK
-    return status, ("purge failed: " if failed else "purge done: ") + "; ".join(parts)
-
-
-def _describe(error: Exception) -> str:
-    """The error's kind and first line: never the SQL or its parameters (a sender id)."""
-    original = getattr(error, "orig", None) or error
-    first_line = (str(original).strip().splitlines() or [""])[0][:200]
-    return f"{type(original).__name__}: {first_line}" if first_line else type(original).__name__
+    purge.attempt("tracker store", tracker)
+    return purge.result()
 
 
 def main(argv: List[str] | None = None) -> int:

@@ -1,8 +1,8 @@
-"""Every privacy setting, in one place: retention, purge batches and where the stores are.
+"""The tracker store purge's settings: retention, batches and where the tracker store is.
 
-The tracker store is read from the same endpoints file the Rasa server uses (so the purge
-can never clean a different database from the one Rasa writes); the desk's database from
-DESK_DATABASE_URL, as the desk and the action server read it.
+The tracker store is read from the same endpoints file the Rasa server uses, so the purge
+can never clean a different database from the one Rasa writes. The desk purges its own
+database (desk/retention.py).
 """
 
 from __future__ import annotations
@@ -15,8 +15,13 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
-from desk.settings import database_url as desk_database_url
-from privacy.retention import DEFAULT_RETENTION_DAYS, SettingsError, days_text, retention_days
+from privacy.retention import (
+    DEFAULT_RETENTION_DAYS,
+    SettingsError,
+    days_text,
+    purge_batch_size,
+    retention_days,
+)
 
 __all__ = [
     "DEFAULT_RETENTION_DAYS",
@@ -29,8 +34,6 @@ __all__ = [
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ENDPOINTS = PROJECT_ROOT / "endpoints.yml"
-DEFAULT_BATCH_SIZE = 500
-MAX_BATCH_SIZE = 100_000
 # Tracker store types whose `events` table the purge knows how to clean.
 SQL_TRACKER_STORES = ("sql", "privacy.tracker_store.ErasingSQLTrackerStore")
 
@@ -40,7 +43,6 @@ class PurgeSettings:
     retention_days: float
     batch_size: int
     tracker_db_url: str
-    desk_db_url: str
 
     @classmethod
     def from_env(
@@ -49,9 +51,8 @@ class PurgeSettings:
         env = os.environ if environ is None else environ
         return cls(
             retention_days=retention_days(env),
-            batch_size=_positive_int("PURGE_BATCH_SIZE", env, DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE),
+            batch_size=purge_batch_size(env),
             tracker_db_url=tracker_db_url(endpoints),
-            desk_db_url=desk_database_url(),
         )
 
 
@@ -122,16 +123,3 @@ def tracker_db_url(endpoints: Path) -> str:
         query=options.get("query") or {},
     )
     return url.render_as_string(hide_password=False)
-
-
-def _positive_int(name: str, env: Mapping[str, str], default: int, maximum: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number; got {raw!r}.") from None
-    if not 1 <= value <= maximum:
-        raise SettingsError(f"{name} must be between 1 and {maximum}; got {raw!r}.")
-    return value

@@ -26,6 +26,15 @@ events = sa.Table(
 SESSION_STARTED = "session_started"
 
 
+def tracker_engine(url: str) -> Engine:
+    """An engine on the tracker store's database that waits for the Rasa server's SQLite
+    locks, and gives up on a PostgreSQL server that does not answer in 5 s."""
+    if url.startswith("sqlite"):
+        return sa.create_engine(url, future=True, connect_args={"timeout": 30})
+    connect_args = {"connect_timeout": 5} if url.startswith("postgresql") else {}
+    return sa.create_engine(url, future=True, pool_pre_ping=True, connect_args=connect_args)
+
+
 def fingerprint(db: Connection, sender_id: str) -> tuple[int, int | None]:
     """How many events one conversation has and its highest event id."""
     query = sa.select(sa.func.count(events.c.id), sa.func.max(events.c.id)).where(

@@ -136,15 +136,19 @@ def event_count(engine: sa.engine.Engine, sender: str) -> int:
         )
 
 
-def purge_cli(endpoints: Path, desk_url: str, **env: str) -> subprocess.CompletedProcess:
-    """`python -m privacy.purge`, as cron runs it."""
+def purge_cli(endpoints: Path, **env: str) -> subprocess.CompletedProcess:
+    """`python -m privacy.purge` (the tracker store's half of `make purge`), as cron runs it."""
+    return _run([sys.executable, "-m", "privacy.purge", "--endpoints", str(endpoints)], env)
+
+
+def desk_purge_cli(desk_url: str, **env: str) -> subprocess.CompletedProcess:
+    """`python -m desk purge` (the desk's half of `make purge`), as cron runs it."""
+    return _run([sys.executable, "-m", "desk", "purge"], {"DESK_DATABASE_URL": desk_url, **env})
+
+
+def _run(command: List[str], env: Dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "privacy.purge", "--endpoints", str(endpoints)],
-        cwd=ROOT,
-        env={**quiet_env(), "DESK_DATABASE_URL": desk_url, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
+        command, cwd=ROOT, env={**quiet_env(), **env}, capture_output=True, text=True, timeout=120
     )
 
 

@@ -26,7 +26,8 @@ from insights.conversations import Event, summarise
 from insights.figures import FEWER_THAN_5, BadRange, Range, figures
 from insights.rollup import LOCK_KEY, Rollup
 from insights.settings import InsightsSettings
-from privacy import desk_records, tracker_events
+from desk import applicant_records as desk_records
+from privacy import tracker_events
 from scripts.stack import ROOT, quiet_env
 from tests.insights_support import (
     SECRET_SENDER,

@@ -19,7 +19,7 @@ import requests
 import sqlalchemy as sa
 
 from desk.storage import Store, audit, handoffs, make_engine, messages
-from scripts.stack import ROOT, Stack, quiet_env
+from scripts.stack import ROOT, Stack, free_port, quiet_env
 from tests.conftest import rest_id, say, texts
 from tests.privacy_support import BACKENDS, Servers, event_count, running_servers, stored_texts
 
@@ -140,7 +140,7 @@ def test_staff_can_erase_an_applicant_who_asked_another_way(servers: Servers):
         [sys.executable, "-m", "privacy.erase", rest_id(asked)],
         cwd=ROOT,
         env={**quiet_env(), "RASA_URL": stack.url, "RASA_TOKEN": stack.token,
-             "DESK_DATABASE_URL": servers.database_url},
+             "DESK_URL": stack.desk_url, "DESK_SERVICE_TOKEN": stack.desk_token},
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert erase.returncode == 0, erase.stderr[-2000:]
@@ -148,3 +148,24 @@ def test_staff_can_erase_an_applicant_who_asked_another_way(servers: Servers):
     assert event_count(engine, rest_id(asked)) == 0
     assert desk_rows(engine, rest_id(asked)) == ([], [])
     assert (event_count(engine, rest_id(other)), desk_rows(engine, rest_id(other))) == others
+
+
+def test_staff_erasure_with_the_desk_and_rasa_unreachable_says_what_failed():
+    gone = f"http://127.0.0.1:{free_port()}"
+    erase = subprocess.run(
+        [sys.executable, "-m", "privacy.erase", rest_id("asked-by-letter")],
+        cwd=ROOT,
+        env={**quiet_env(), "RASA_URL": gone, "RASA_TOKEN": "t", "DESK_URL": gone,
+             "DESK_SERVICE_TOKEN": "not-the-desks"},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert erase.returncode == 1 and erase.stdout == ""
+    assert erase.stderr.startswith("erasure incomplete: desk: FAILED (ConnectionError)")
+    assert "conversation: FAILED (ConnectionError)" in erase.stderr
+    unset = {key: value for key, value in quiet_env().items() if key != "DESK_SERVICE_TOKEN"}
+    erase = subprocess.run(
+        [sys.executable, "-m", "privacy.erase", rest_id("asked-by-letter")],
+        cwd=ROOT, env={**unset, "RASA_URL": gone, "RASA_TOKEN": "t"},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert "desk: FAILED (DESK_SERVICE_TOKEN is not set)" in erase.stderr

@@ -1,8 +1,9 @@
-"""`make purge` (python -m privacy.purge) on real stores: SQLite and PostgreSQL.
+"""`make purge` on real stores, SQLite and PostgreSQL: `python -m privacy.purge` for the
+tracker store and `python -m desk purge` for the desk's own database.
 
 Conversations are written by the tracker store the Rasa server uses and handoffs by the
-desk's storage, at times around the retention; the purge runs as cron runs it, and must
-delete exactly what is older than the retention, in both stores, and nothing else.
+desk's storage, at times around the retention; each purge runs as cron runs it, and must
+delete exactly what is older than the retention, in its store, and nothing else.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tests.privacy_support import (
     DAY,
     Database,
     database,
+    desk_purge_cli,
     event_count,
     purge_cli,
     save_conversation,
@@ -102,8 +104,11 @@ def test_purge_deletes_exactly_what_is_older_than_the_retention(db: Database, tm
     endpoints = tmp_path / "endpoints.yml"
     endpoints.write_text(db.endpoints_yaml(), encoding="utf-8")
     # Batches of 2 so that every store needs several.
-    run = purge_cli(endpoints, db.url, RETENTION_DAYS=str(RETENTION_DAYS), PURGE_BATCH_SIZE="2")
+    settings = {"RETENTION_DAYS": str(RETENTION_DAYS), "PURGE_BATCH_SIZE": "2"}
+    run = purge_cli(endpoints, **settings)
     assert run.returncode == 0, run.stderr
+    desk_run = desk_purge_cli(db.url, **settings)
+    assert desk_run.returncode == 0, desk_run.stderr
     engine = db.engine()
     assert stored_texts(engine, "idle-applicant") == []
     assert event_count(engine, "idle-applicant") == 0
@@ -117,40 +122,72 @@ def test_purge_deletes_exactly_what_is_older_than_the_retention(db: Database, tm
     assert message_texts(db) == {noted_lately: ["recent note"], new: ["new reply"]}
     idle_events = len(session(old, "idle first", "idle second"))
     returning_old = len(session(old, "returning old"))
-    assert run.stdout.startswith(f"purge done: retention {RETENTION_DAYS} days (before ")
+    for done in (run, desk_run):
+        assert done.stdout.startswith(f"purge done: retention {RETENTION_DAYS} days (before ")
+        assert done.stdout.count("\n") == 1
+        for private in ("applicant", "idle first", "closed long ago", "old reply"):
+            assert private not in done.stdout + done.stderr
     assert run.stdout.endswith(
-        f"; tracker store: {idle_events + returning_old} events deleted (1 idle conversations)"
+        f"; tracker store: {idle_events + returning_old} events deleted (1 idle conversations)\n"
+    )
+    assert desk_run.stdout.endswith(
         "; desk: 2 handoffs deleted (1 messages, notes and other rows)"
         "; live q&a: 0 questions deleted (broadcasts with none since)\n"
     )
-    assert run.stdout.count("\n") == 1
-    for private in ("applicant", "idle first", "closed long ago", "old reply"):
-        assert private not in run.stdout + run.stderr
     with engine.connect() as connection:
         purged = connection.execute(audit.select().where(audit.c.action == "purged")).mappings()
         entries = [dict(entry) for entry in purged]
     assert [entry["actor"] for entry in entries] == ["purge"]
     assert "applicant" not in entries[0]["detail"]
 
-    again = purge_cli(endpoints, db.url, RETENTION_DAYS=str(RETENTION_DAYS))
+    again = purge_cli(endpoints, RETENTION_DAYS=str(RETENTION_DAYS))
     assert again.returncode == 0, again.stderr
     assert "tracker store: 0 events deleted (0 idle conversations)" in again.stdout
-    assert "desk: 0 handoffs deleted" in again.stdout
+    desk_again = desk_purge_cli(db.url, RETENTION_DAYS=str(RETENTION_DAYS))
+    assert desk_again.returncode == 0, desk_again.stderr
+    assert "desk: 0 handoffs deleted" in desk_again.stdout
     assert stored_texts(engine, "returning-applicant") == ["returning new"]
     assert handoff_ids(db) == sorted([noted_lately, closed_lately, new])
 
 
-def test_a_store_that_fails_does_not_stop_the_other(tmp_path: Path):
-    with database("sqlite", tmp_path) as db:
-        save_conversation(db.store(), "idle-applicant", session(time.time() - 40 * DAY, "old"))
-        endpoints = tmp_path / "endpoints.yml"
-        endpoints.write_text(db.endpoints_yaml(), encoding="utf-8")
-        run = purge_cli(endpoints, "postgresql://postgres@127.0.0.1:1/nowhere")
-        assert run.returncode == 1
-        assert run.stdout == ""
-        assert run.stderr.startswith("purge failed: ")
-        assert "desk: FAILED (OperationalError" in run.stderr
-        assert event_count(db.engine(), "idle-applicant") == 0
+def test_a_desk_database_that_does_not_answer_fails_in_one_line():
+    run = desk_purge_cli("postgresql://postgres@127.0.0.1:1/nowhere")
+    assert run.returncode == 1
+    assert run.stdout == ""
+    assert run.stderr.startswith("purge failed: ") and run.stderr.count("\n") == 1
+    assert "desk: FAILED (OperationalError" in run.stderr
+    assert "live q&a: FAILED (OperationalError" in run.stderr  # tried even after the first
+
+
+def test_a_tracker_store_that_does_not_answer_fails_in_one_line(tmp_path: Path):
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text(
+        "tracker_store:\n  type: SQL\n  dialect: postgresql\n  url: 127.0.0.1\n  port: 1\n"
+        "  db: nowhere\n  username: postgres\n",
+        encoding="utf-8",
+    )
+    run = purge_cli(endpoints)
+    assert run.returncode == 1 and run.stdout == ""
+    assert run.stderr.startswith("purge failed: ")
+    assert "tracker store: FAILED (OperationalError" in run.stderr
+
+
+@pytest.mark.parametrize(
+    "env, complaint",
+    [
+        ({"RETENTION_DAYS": "0"}, "RETENTION_DAYS must be at least 1 day"),
+        ({"PURGE_BATCH_SIZE": "many"}, "PURGE_BATCH_SIZE must be a whole number"),
+    ],
+)
+def test_the_desk_purge_with_bad_settings_touches_nothing(env, complaint, tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    migrate(url)
+    desk = Store(url)
+    old = add_handoff(desk, "idle-applicant", time.time() - 400 * DAY, "old")
+    run = desk_purge_cli(url, **env)
+    assert run.returncode == 2
+    assert run.stderr.startswith("purge not run: ") and complaint in run.stderr
+    assert desk.get_handoff(old) is not None
 
 
 @pytest.mark.parametrize(
@@ -168,7 +205,7 @@ def test_bad_configuration_touches_nothing(env, endpoints_text, complaint, tmp_p
         save_conversation(db.store(), "idle-applicant", session(time.time() - 40 * DAY, "old"))
         endpoints = tmp_path / "endpoints.yml"
         endpoints.write_text(endpoints_text or db.endpoints_yaml(), encoding="utf-8")
-        run = purge_cli(endpoints, db.url, **env)
+        run = purge_cli(endpoints, **env)
         assert run.returncode == 2
         assert run.stderr.startswith("purge not run: ") and complaint in run.stderr
         assert event_count(db.engine(), "idle-applicant") > 0

@@ -171,6 +171,15 @@ def test_the_action_server_image_holds_no_desk_code_and_no_database_library() ->
     assert installed & {"sqlalchemy", "alembic", "psycopg2-binary"} == set()
 
 
+def test_the_rasa_image_holds_no_desk_code() -> None:
+    """The Rasa server reaches the desk over HTTP only (the channel's live questions); the
+    desk purges its own tables (python -m desk purge, in the desk's image)."""
+    rasa = read_dockerfile(IMAGES["careers-rasa"])
+    assert "desk" not in rasa.copied_packages()
+    modules, _ = reachable_modules(entry_modules("careers-rasa"))
+    assert not [module for module in modules if module.split(".")[0] == "desk"]
+
+
 def test_no_image_copies_the_local_run_scripts() -> None:
     for image, path in IMAGES.items():
         assert "scripts" not in read_dockerfile(path).copied_packages(), image
@@ -340,18 +349,31 @@ def test_the_action_servers_reach_the_desk_over_its_service_api(
                 assert token in secret_refs(container)
 
 
-def test_the_retention_cronjob_runs_the_purge(rendered: List[Dict[str, Any]]) -> None:
+def test_the_retention_cronjob_runs_each_stores_purge_in_its_owners_image(
+    rendered: List[Dict[str, Any]],
+) -> None:
     cronjob = next(obj for obj in rendered if obj["kind"] == "CronJob")
     assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
-    (container,) = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
-    command = container["command"]
-    assert command[:3] == ["python", "-m", "privacy.purge"]
-    helped = subprocess.run(
-        [sys.executable, "-m", "privacy.purge", *command[3:], "--help"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert helped.returncode == 0, helped.stderr
-    assert "--endpoints" in helped.stdout
+    containers = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    commands = {
+        container["image"].split(":")[0].rsplit("/", 1)[-1]: container for container in containers
+    }
+    assert set(commands) == {"careers-rasa", "careers-desk"}
+    tracker = commands["careers-rasa"]
+    assert tracker["command"][:3] == ["python", "-m", "privacy.purge"]
+    # The tracker store's purge reads endpoints.prod.yml and never the desk's database.
+    assert "DESK_DATABASE_URL" not in env_names(tracker, rendered)
+    assert commands["careers-desk"]["command"] == ["python", "-m", "desk", "purge"]
+    assert "DESK_DATABASE_URL" in env_names(commands["careers-desk"], rendered)
+    helps = {}
+    for image, container in commands.items():
+        helped = subprocess.run(
+            [sys.executable, *container["command"][1:], "--help"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert helped.returncode == 0, helped.stderr
+        helps[image] = helped.stdout
+    assert "--endpoints" in helps["careers-rasa"]
