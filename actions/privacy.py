@@ -5,7 +5,7 @@ confirm. The yes or no is a plain affirm or deny, answered by action_answer_offe
 erases only when the question was the assistant's last action, so a stray "yes" later on
 never erases anything. Erasing deletes the applicant's desk records here, then sets the
 erasure marker; the tracker store deletes the conversation when Rasa saves the turn
-(privacy/tracker_store.py), so nothing of it is written back. See docs/privacy.md.
+(rasa_server/tracker_store.py), so nothing of it is written back. See docs/privacy.md.
 """
 
 from __future__ import annotations

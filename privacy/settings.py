@@ -24,7 +24,7 @@ DEFAULT_RETENTION_DAYS = 30
 DEFAULT_BATCH_SIZE = 500
 MAX_BATCH_SIZE = 100_000
 # Tracker store types whose `events` table the purge knows how to clean.
-SQL_TRACKER_STORES = ("sql", "privacy.tracker_store.ErasingSQLTrackerStore")
+SQL_TRACKER_STORES = ("sql", "rasa_server.tracker_store.ErasingSQLTrackerStore")
 
 
 class SettingsError(ValueError):

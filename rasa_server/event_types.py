@@ -16,6 +16,7 @@ from typing import Callable, Dict, Type
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
 
+from rasa_server.versions import require
 from rasa_server.wrapping import wrap_once
 
 _FOUND: Dict[str, Type[Event]] = {}
@@ -45,4 +46,5 @@ def remembering(resolve_by_type: Resolve) -> Resolve:
 
 def install() -> None:
     """Replace `Event.resolve_by_type` (once; safe to call again)."""
+    require("event_types: Event.resolve_by_type wrapped")
     wrap_once(Event, "resolve_by_type", remembering, static=True)

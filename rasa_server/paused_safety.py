@@ -26,12 +26,12 @@ import functools
 import logging
 from typing import Any, Awaitable, Callable
 
+from contracts.safety import SAFETY_INTENTS
+from rasa_server.versions import require
 from rasa_server.wrapping import wrap_once
 
 logger = logging.getLogger(__name__)
 
-# Intents whose fixed answers no flow may hold back; the desk marks them in transcripts.
-SAFETY_INTENTS = frozenset({"report_threat", "distress", "abuse"})
 POLICY_NAME = "PausedSafety"
 
 
@@ -104,6 +104,7 @@ def answering_safety_while_paused(
 
 def install() -> None:
     """Wrap Rasa's message processor's prediction loop (once; safe to call again)."""
+    require("paused_safety: MessageProcessor._run_prediction_loop wrapped, _run_action called")
     from rasa.core.processor import MessageProcessor
 
     wrap_once(MessageProcessor, "_run_prediction_loop", answering_safety_while_paused)

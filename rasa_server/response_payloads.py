@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable, Dict
 
+from rasa_server.versions import require
 from rasa_server.wrapping import wrap_once
 
 Interpolate = Callable[[str, Dict[str, Any]], str]
@@ -31,6 +32,7 @@ def leaving_intent_payloads(interpolate_text: Interpolate) -> Interpolate:
 
 def install() -> None:
     """Wrap Rasa's response interpolator (once; safe to call again)."""
+    require("response_payloads: interpolator.interpolate_text wrapped")
     from rasa.core.nlg import interpolator
 
     wrap_once(interpolator, "interpolate_text", leaving_intent_payloads)

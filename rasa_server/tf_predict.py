@@ -19,6 +19,7 @@ from typing import Any, Callable, Dict, Tuple
 
 import numpy as np
 
+from rasa_server.versions import require
 from rasa_server.wrapping import wrap_once
 
 Predict = Callable[[Any, Tuple[np.ndarray, ...]], Dict[str, Any]]
@@ -61,6 +62,11 @@ def through_the_compiled_graph(rasa_predict: Predict) -> Predict:
 
 def install() -> None:
     """Wrap Rasa's `RasaModel._rasa_predict` (once; safe to call again)."""
+    require(
+        "tf_predict: RasaModel._rasa_predict wrapped, ConcreteFunction._call_flat called",
+        "rasa",
+        "tensorflow",
+    )
     from rasa.utils.tensorflow.models import RasaModel
 
     wrap_once(RasaModel, "_rasa_predict", through_the_compiled_graph)
