@@ -143,5 +143,5 @@ def install(timeout_s: float) -> None:
 
 def install_validator_cache() -> None:
     """Check action server answers with the validator built once (see the module's note)."""
-    require("action_calls: RemoteAction._validate_action_result overridden")
+    require("validator_cache: RemoteAction._validate_action_result overridden")
     BoundedRemoteAction.cached_validator = True
