@@ -78,7 +78,7 @@ def test_on_another_rasa_each_patch_refuses_and_changes_nothing(
 def test_the_graph_call_also_refuses_another_tensorflow(monkeypatch: pytest.MonkeyPatch) -> None:
     before = RasaModel._rasa_predict
     pretend(monkeypatch, tensorflow="2.13.0")
-    with pytest.raises(UnsupportedVersion, match="tensorflow 2.13.0"):
+    with pytest.raises(UnsupportedVersion, match=r"tensorflow 2\.13\.0"):
         PATCHES["tf_predict"]()
     assert RasaModel._rasa_predict is before
 
