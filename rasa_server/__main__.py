@@ -21,7 +21,8 @@ is listed with what to check on an upgrade in docs/upgrading.md):
   (rasa_server/response_payloads.py);
 - tracebacks in the standard library's log records carry no data (privacy/tracebacks.py);
   Rasa's structlog records are redacted by the ops channel when the server starts
-  (rasa_server/ops.py), the first moment after Rasa has configured structlog.
+  (rasa_server/ops.py), the first moment after Rasa has configured structlog, so `run`
+  refuses a credentials file without that channel.
 
 RASA_JWT_SECRET, when set, protects the HTTP API with JWTs (HS256), and RASA_TOKEN with
 Rasa's token, without either appearing on the command line, where any user of the machine
@@ -35,8 +36,10 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Callable, Collection, Dict, List, Mapping
 
+import yaml
 from rasa.__main__ import main as rasa_main
 
 from privacy.tracebacks import install_traceback_redaction
@@ -62,6 +65,7 @@ PATCHES: Dict[str, Callable[[], None]] = {
 # Patches that only make the server faster; bench/patches.py measures each without it.
 SPEED_ONLY = ("validator_cache", "event_types", "tf_predict")
 
+OPS_CHANNEL = "rasa_server.ops.OpsInput"
 JWT_VARIABLE = "RASA_JWT_SECRET"
 TOKEN_VARIABLE = "RASA_TOKEN"
 
@@ -87,6 +91,20 @@ def rasa_arguments(argv: List[str], environ: Mapping[str, str]) -> List[str]:
     return argv
 
 
+def require_ops_channel(argv: List[str]) -> None:
+    """`run` must list the ops channel: it installs log redaction when the server starts."""
+    if argv[:1] != ["run"] or argv[1:2] == ["actions"]:
+        return
+    path = argv[argv.index("--credentials") + 1] if "--credentials" in argv[:-1] else None
+    channels = yaml.safe_load(Path(path).read_text(encoding="utf-8")) if path else None
+    if not isinstance(channels, dict) or OPS_CHANNEL not in channels:
+        raise SystemExit(
+            f"rasa_server refuses to start: list `{OPS_CHANNEL}:` in the --credentials file "
+            f"({path or 'none given'}). It serves health and metrics and keeps message text "
+            "out of Rasa's logs (rasa_server/log_redaction.py)."
+        )
+
+
 def install_patches(without: Collection[str] = ()) -> None:
     """Install every patch but those named in `without` (the benchmark's A/B only)."""
     unknown = set(without) - set(SPEED_ONLY)
@@ -101,6 +119,7 @@ def main(without: Collection[str] = ()) -> None:
     # Tracebacks without locals or messages; structlog's are fixed once Rasa configured it
     # (rasa_server/log_redaction.py, installed by the ops channel when the server starts).
     install_traceback_redaction()
+    require_ops_channel(sys.argv[1:])
     install_patches(without)
     sys.argv = ["rasa", *rasa_arguments(sys.argv[1:], os.environ)]
     rasa_main()

@@ -35,6 +35,7 @@ CREDENTIALS = (
     "socketio:\n  user_message_evt: user_uttered\n  bot_message_evt: bot_uttered\n"
     "  session_persistence: true\n"
     "channels.instagram.InstagramInput:\n"
+    "rasa_server.ops.OpsInput:\n"
 )
 
 
