@@ -65,7 +65,8 @@ def start(stacks: ExitStack, tmp: Path, name: str, without: Sequence[str]) -> Pa
         rasa_port=free_port(), action_port=action_port, token="bench", endpoints=endpoints,
         model=MODEL, log=log, env={"CHANNEL_MESSAGES_PER_WINDOW": "1000000"}, without=without,
     )  # fmt: skip
-    return stacks.enter_context(stack)
+    stacks.enter_context(stack)
+    return stack
 
 
 def run(rounds: int) -> Dict[str, List[LoadResult]]:
