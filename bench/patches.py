@@ -2,9 +2,11 @@
 `SPEED_ONLY`): REST throughput and p50 with every patch, and with every patch but one.
 
 All the servers run at once on the same model and the same kind of tracker store (each its
-own SQLite file), so the variants take turns inside each round: round 1 all variants, round
-2 all variants, and so on (interleaved), and the medians over the rounds are compared. The
-load is the benchmark's 20-applicant REST load (bench/load.py) on the held-out questions.
+own SQLite file). In each round every patch is measured as a pair, back to back: the
+server with every patch and the one without that patch (in alternating order), so the
+shared machine's drifting load hits both alike; the patch's effect is the median over the
+rounds of the pair's throughput ratio. The load is the benchmark's 20-applicant REST load
+(bench/load.py) on the held-out questions.
 
 `python -m bench.patches [--rounds 5]` prints a Markdown table.
 """
@@ -18,7 +20,7 @@ import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 from bench.load import LoadResult, median, run_load
 from evaluation.heldout import load_examples
@@ -69,44 +71,58 @@ def start(stacks: ExitStack, tmp: Path, name: str, without: Sequence[str]) -> Pa
     return stack
 
 
-def run(rounds: int) -> Dict[str, List[LoadResult]]:
+Pair = Tuple[LoadResult, LoadResult]  # (every patch, every patch but one), back to back
+
+
+def run(rounds: int) -> Dict[str, List[Pair]]:
     texts = [text for text, _ in load_examples()]
-    variants = {ALL: (), **{f"without {name}": (name,) for name in SPEED_ONLY}}
-    results: Dict[str, List[LoadResult]] = {name: [] for name in variants}
+    variants = {ALL: (), **{name: (name,) for name in SPEED_ONLY}}
+    pairs: Dict[str, List[Pair]] = {name: [] for name in SPEED_ONLY}
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stacks:
         servers = {name: start(stacks, Path(tmp), name, w) for name, w in variants.items()}
+
+        def load(name: str) -> LoadResult:
+            return asyncio.run(run_load(servers[name].url, texts, APPLICANTS, MESSAGES_EACH))
+
         for round_number in range(rounds):
-            order = list(servers.items())
-            if round_number % 2:
-                order.reverse()  # no variant always runs first
-            for name, stack in order:
-                load = run_load(stack.url, texts, APPLICANTS, MESSAGES_EACH)
-                results[name].append(asyncio.run(load))
-                print(f"round {round_number + 1} {name}: {results[name][-1].throughput:.1f}/s")
-    return results
+            for name in SPEED_ONLY:
+                # Back to back, in alternating order: the shared machine's load drifts.
+                if round_number % 2:
+                    without = load(name)
+                    pair = (load(ALL), without)
+                else:
+                    pair = (load(ALL), load(name))
+                pairs[name].append(pair)
+                ratio = pair[0].throughput / pair[1].throughput
+                print(f"round {round_number + 1} {name}: with/without {ratio:.3f}", flush=True)
+    return pairs
 
 
-def table(results: Dict[str, List[LoadResult]]) -> str:
-    base_throughput = median([r.throughput for r in results[ALL]])
-    base_p50 = median([r.percentile(50) for r in results[ALL]])
+def table(pairs: Dict[str, List[Pair]]) -> str:
     lines = [
-        "| variant | messages/s | p50 ms | the patch buys (throughput) | errors |",
-        "| --- | --- | --- | --- | --- |",
+        "| patch | messages/s with | without | throughput the patch buys (median of paired"
+        " ratios) | p50 ms with | without | errors |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for name, runs in results.items():
-        throughput = median([r.throughput for r in runs])
-        p50 = median([r.percentile(50) for r in runs])
-        gain = "" if name == ALL else f"{(base_throughput / throughput - 1) * 100:+.1f}%"
-        errors = f"{sum(r.errors for r in runs)}/{sum(r.messages for r in runs)}"
-        lines.append(f"| {name} | {throughput:.1f} | {p50:.0f} | {gain} | {errors} |")
+    for name, runs in pairs.items():
+        with_, without = [w for w, _ in runs], [wo for _, wo in runs]
+        gain = median([w.throughput / wo.throughput for w, wo in runs]) - 1
+        errors = sum(r.errors for r in with_ + without)
+        lines.append(
+            f"| {name} | {median([r.throughput for r in with_]):.1f} | "
+            f"{median([r.throughput for r in without]):.1f} | {gain * 100:+.1f}% | "
+            f"{median([r.percentile(50) for r in with_]):.0f} | "
+            f"{median([r.percentile(50) for r in without]):.0f} | "
+            f"{errors}/{sum(r.messages for r in with_ + without)} |"
+        )
     lines.append("")
-    lines.append(f"(all patches: p50 {base_p50:.0f} ms; medians of {len(results[ALL])} rounds)")
+    lines.append(f"({len(next(iter(pairs.values())))} pairs per patch; medians)")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     print(table(run(parser.parse_args().rounds)))
 
 
