@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 from contextlib import ExitStack
@@ -71,7 +72,19 @@ def start(stacks: ExitStack, tmp: Path, name: str, without: Sequence[str]) -> Pa
     return stack
 
 
-Pair = Tuple[LoadResult, LoadResult]  # (every patch, every patch but one), back to back
+@dataclass
+class Measured:
+    load: LoadResult
+    cpu_ms: float  # the Rasa server's CPU time (user + system) per message
+
+
+Pair = Tuple[Measured, Measured]  # (every patch, every patch but one), back to back
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run(rounds: int) -> Dict[str, List[Pair]]:
@@ -81,39 +94,48 @@ def run(rounds: int) -> Dict[str, List[Pair]]:
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stacks:
         servers = {name: start(stacks, Path(tmp), name, w) for name, w in variants.items()}
 
-        def load(name: str) -> LoadResult:
-            return asyncio.run(run_load(servers[name].url, texts, APPLICANTS, MESSAGES_EACH))
+        def measure(name: str) -> Measured:
+            pid = servers[name].processes[1].pid  # the action server is processes[0]
+            before = cpu_seconds(pid)
+            load = asyncio.run(run_load(servers[name].url, texts, APPLICANTS, MESSAGES_EACH))
+            return Measured(load, (cpu_seconds(pid) - before) * 1000 / load.messages)
 
         for round_number in range(rounds):
             for name in SPEED_ONLY:
                 # Back to back, in alternating order: the shared machine's load drifts.
                 if round_number % 2:
-                    without = load(name)
-                    pair = (load(ALL), without)
+                    without = measure(name)
+                    pair = (measure(ALL), without)
                 else:
-                    pair = (load(ALL), load(name))
+                    pair = (measure(ALL), measure(name))
                 pairs[name].append(pair)
-                ratio = pair[0].throughput / pair[1].throughput
-                print(f"round {round_number + 1} {name}: with/without {ratio:.3f}", flush=True)
+                ratio = pair[0].load.throughput / pair[1].load.throughput
+                cpu = pair[1].cpu_ms / pair[0].cpu_ms
+                print(f"round {round_number + 1} {name}: throughput with/without {ratio:.3f}, "
+                      f"CPU per message without/with {cpu:.3f}", flush=True)  # fmt: skip
     return pairs
 
 
 def table(pairs: Dict[str, List[Pair]]) -> str:
     lines = [
-        "| patch | messages/s with | without | throughput the patch buys (median of paired"
-        " ratios) | p50 ms with | without | errors |",
+        "| patch | messages/s with / without | throughput the patch buys (paired) "
+        "| server CPU ms per message with / without | CPU the patch saves (paired) "
+        "| p50 ms with / without | errors |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, runs in pairs.items():
         with_, without = [w for w, _ in runs], [wo for _, wo in runs]
-        gain = median([w.throughput / wo.throughput for w, wo in runs]) - 1
-        errors = sum(r.errors for r in with_ + without)
+        gain = median([w.load.throughput / wo.load.throughput for w, wo in runs]) - 1
+        saved = 1 - median([w.cpu_ms / wo.cpu_ms for w, wo in runs])
+        loads = [m.load for m in with_ + without]
         lines.append(
-            f"| {name} | {median([r.throughput for r in with_]):.1f} | "
-            f"{median([r.throughput for r in without]):.1f} | {gain * 100:+.1f}% | "
-            f"{median([r.percentile(50) for r in with_]):.0f} | "
-            f"{median([r.percentile(50) for r in without]):.0f} | "
-            f"{errors}/{sum(r.messages for r in with_ + without)} |"
+            f"| {name} | {median([m.load.throughput for m in with_]):.1f} / "
+            f"{median([m.load.throughput for m in without]):.1f} | {gain * 100:+.1f}% | "
+            f"{median([m.cpu_ms for m in with_]):.1f} / "
+            f"{median([m.cpu_ms for m in without]):.1f} | {saved * 100:+.1f}% | "
+            f"{median([m.load.percentile(50) for m in with_]):.0f} / "
+            f"{median([m.load.percentile(50) for m in without]):.0f} | "
+            f"{sum(r.errors for r in loads)}/{sum(r.messages for r in loads)} |"
         )
     lines.append("")
     lines.append(f"({len(next(iter(pairs.values())))} pairs per patch; medians)")
