@@ -53,7 +53,9 @@ class PatchedStack(Stack):
         )  # fmt: skip
 
 
-def start(stacks: ExitStack, tmp: Path, name: str, without: Sequence[str]) -> PatchedStack:
+def start(
+    stacks: ExitStack, tmp: Path, name: str, without: Sequence[str], cached: int
+) -> PatchedStack:
     folder = tmp / name.replace(" ", "_")
     folder.mkdir()
     action_port = free_port()
@@ -62,6 +64,7 @@ def start(stacks: ExitStack, tmp: Path, name: str, without: Sequence[str]) -> Pa
         action_endpoint_yaml(action_port)
         + "tracker_store:\n  type: rasa_server.tracker_store.ErasingSQLTrackerStore\n"
         f'  dialect: sqlite\n  db: "{folder}/tracker.db"\n'
+        f"  cached_conversations: {cached}\n"
     )
     log = stacks.enter_context(open(folder / "log", "wb"))  # noqa: SIM115 (closed by stacks)
     stack = PatchedStack(
@@ -87,12 +90,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(rounds: int) -> Dict[str, List[Pair]]:
+def run(rounds: int, patches: Sequence[str], cached: int) -> Dict[str, List[Pair]]:
+    """`cached`: conversations the tracker store keeps in memory (0: every turn rebuilds the
+    conversation from its stored events, as on a replica whose neighbour took the last turn)."""
     texts = [text for text, _ in load_examples()]
-    variants = {ALL: (), **{name: (name,) for name in SPEED_ONLY}}
-    pairs: Dict[str, List[Pair]] = {name: [] for name in SPEED_ONLY}
+    variants = {ALL: (), **{name: (name,) for name in patches}}
+    pairs: Dict[str, List[Pair]] = {name: [] for name in patches}
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stacks:
-        servers = {name: start(stacks, Path(tmp), name, w) for name, w in variants.items()}
+        servers = {
+            name: start(stacks, Path(tmp), name, without, cached)
+            for name, without in variants.items()
+        }
 
         def measure(name: str) -> Measured:
             pid = servers[name].processes[1].pid  # the action server is processes[0]
@@ -101,7 +109,7 @@ def run(rounds: int) -> Dict[str, List[Pair]]:
             return Measured(load, (cpu_seconds(pid) - before) * 1000 / load.messages)
 
         for round_number in range(rounds):
-            for name in SPEED_ONLY:
+            for name in patches:
                 # Back to back, in alternating order: the shared machine's load drifts.
                 if round_number % 2:
                     without = measure(name)
@@ -145,7 +153,11 @@ def table(pairs: Dict[str, List[Pair]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=7)
-    print(table(run(parser.parse_args().rounds)))
+    parser.add_argument("--patches", default=",".join(SPEED_ONLY), help="comma-separated")
+    parser.add_argument("--cached-conversations", type=int, default=128)
+    args = parser.parse_args()
+    patches = [name for name in args.patches.split(",") if name]
+    print(table(run(args.rounds, patches, args.cached_conversations)))
 
 
 if __name__ == "__main__":
