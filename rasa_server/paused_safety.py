@@ -17,7 +17,11 @@ the whole conversation, pause included. A "no" leaves the conversation with the 
 
 The answer is run directly, not predicted: a paused conversation has no `action_listen`
 before the applicant's message, so the rules would not match it. `install()`, called by
-`python -m rasa_server`, wraps Rasa's `MessageProcessor._run_prediction_loop`.
+`python -m rasa_server`, wraps Rasa's `MessageProcessor._run_prediction_loop` and calls its
+`_run_action`: both private, so it refuses any Rasa but the pinned one (rasa_server/versions.py).
+Why not a policy or a rule: Rasa asks no policy at all while a conversation is paused
+(`MessageProcessor._should_handle_message`; tests/production/test_stock_rasa.py shows it),
+so neither could ever answer there (docs/upgrading.md).
 """
 
 from __future__ import annotations

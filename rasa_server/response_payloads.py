@@ -7,6 +7,9 @@ placeholder: it finds no slot named `"job_family":"technology"`, sends the paylo
 and logs an ERROR with a traceback whose locals hold every slot's value (what the applicant
 told us: a place, a job). A payload starting with "/" is a command for Rasa's regex
 handler, never a template, so `install()` (called by `python -m rasa_server`) leaves it alone.
+tests/production/test_response_payloads.py shows Rasa's own interpolator logging the error.
+`interpolate_text` is private to Rasa's NLG, so `install()` refuses any Rasa but the pinned
+one (rasa_server/versions.py).
 """
 
 from __future__ import annotations
