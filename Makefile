@@ -14,7 +14,7 @@ RASA := $(VENV)/bin/rasa
 SPACY_MODEL := var/spacy/en_careers
 SOCKETIO_CLIENT_VERSION := 4.7.5
 WEBCHAT_JS := var/webchat/socket.io.min.js
-CODE := actions channels components desk spacy_pipeline evaluation scripts tests bench training privacy observability rasa_server insights
+CODE := actions channels components desk spacy_pipeline evaluation scripts tests bench training privacy observability rasa_server insights contracts
 
 export PYTHONDONTWRITEBYTECODE := 1
 # Rasa and TensorFlow are chatty; keep the output readable.

@@ -5,7 +5,7 @@ confirm. The yes or no is a plain affirm or deny, answered by action_answer_offe
 erases only when the question was the assistant's last action, so a stray "yes" later on
 never erases anything. Erasing asks the desk to delete the applicant's records (its service
 API, DELETE /api/applicants/<id>, tried twice), then sets the erasure marker; the tracker
-store deletes the conversation when Rasa saves the turn (privacy/tracker_store.py), so
+store deletes the conversation when Rasa saves the turn (rasa_server/tracker_store.py), so
 nothing of it is written back. If the desk cannot erase, nothing is erased, the applicant is
 told to ask again later, and the failure is logged. See docs/privacy.md.
 """

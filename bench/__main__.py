@@ -56,7 +56,7 @@ def ours(rounds: int) -> Dict[str, object]:
         endpoints.write_text(
             action_endpoint_yaml(action_port)
             # The tracker store `make run` uses (endpoints.yml), on a database of its own.
-            + "tracker_store:\n  type: privacy.tracker_store.ErasingSQLTrackerStore\n"
+            + "tracker_store:\n  type: rasa_server.tracker_store.ErasingSQLTrackerStore\n"
             f'  dialect: sqlite\n  db: "{tmp}/tracker.db"\n'
         )
         with open(Path(tmp) / "log", "wb") as log, Stack(

@@ -109,7 +109,7 @@ def measure_on_own_stack() -> FairUse:
         endpoints = Path(tmp) / "endpoints.yml"
         endpoints.write_text(
             f'action_endpoint:\n  url: "http://localhost:{action_port}/webhook"\n'
-            "tracker_store:\n  type: privacy.tracker_store.ErasingSQLTrackerStore\n"
+            "tracker_store:\n  type: rasa_server.tracker_store.ErasingSQLTrackerStore\n"
             f'  dialect: sqlite\n  db: "{tmp}/tracker.db"\n'
         )
         with open(Path(tmp) / "log", "wb") as log, Stack(

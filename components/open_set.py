@@ -43,7 +43,7 @@ from components.topic_labels import (
     select_topic,
     set_intent,
 )
-from rasa_server.paused_safety import SAFETY_INTENTS
+from contracts.safety import SAFETY_INTENTS
 
 OFF_TOPIC = "out_of_scope"
 # The parse key the dialogue reads for "did you mean" (actions/not_understood.py).

@@ -1,10 +1,12 @@
 """A deterministic floor under the safety intents.
 
 A person who writes "i want to die" must never be told "sorry, I didn't get that" because
-the model happened to miss. Trainers list unmistakable phrases for `distress` and
-`report_threat` as `regex:` entries in data/nlu/safety.yml; this component, placed after
-the classifiers, makes any message matching one of them that intent, whatever the model
-said. The model still recognises everything else; these phrases only stop the worst misses.
+the model happened to miss. Trainers list unmistakable phrases for a safety intent
+(contracts/safety.py: those data/rules/safety.yml answers; today `distress` and
+`report_threat` have some) as `regex:` entries in data/nlu/safety.yml; this component,
+placed after the classifiers, makes any message matching one of them that intent, whatever
+the model said. The model still recognises everything else; these phrases only stop the
+worst misses.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.learned_json import LearnedJsonComponent
+from contracts.safety import SAFETY_RULE_ORDER
 
-# Checked in this order: a person in crisis comes before anything else.
-SAFETY_INTENTS = ("distress", "report_threat")
+# A person in crisis comes before anything else; then the rules' order.
+CHECKED_FIRST = ("distress",)
+PHRASE_ORDER = (*CHECKED_FIRST, *(i for i in SAFETY_RULE_ORDER if i not in CHECKED_FIRST))
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -32,12 +36,12 @@ class SafetyPhraseClassifier(LearnedJsonComponent):
         patterns = learned or {}
         self._compiled: List[tuple[str, Pattern[str]]] = [
             (intent, re.compile(pattern, re.IGNORECASE))
-            for intent in SAFETY_INTENTS
+            for intent in PHRASE_ORDER
             for pattern in patterns.get(intent, [])
         ]
 
     def train(self, training_data: TrainingData) -> Resource:
-        patterns: Dict[str, List[str]] = {intent: [] for intent in SAFETY_INTENTS}
+        patterns: Dict[str, List[str]] = {intent: [] for intent in PHRASE_ORDER}
         for feature in training_data.regex_features:
             if feature["name"] in patterns:
                 re.compile(feature["pattern"])  # a broken pattern fails training, not a chat

@@ -3,12 +3,15 @@
 Recruiter replies are `bot` events added with execute_side_effects and the handoff's own
 channel as `output_channel`, so Rasa sends them where the applicant is (the channel recorded
 when the handoff was opened, never "the latest input channel", which anyone able to add an
-event could move), and they stay in the conversation.
+event could move), and they stay in the conversation. Their shape is the channel-neutral
+contract in contracts/recruiter_reply.py: the channel decides what it allows (Instagram's
+windows and its HUMAN_AGENT tag), and a reply it refuses comes back as WindowClosed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any, Dict, List, Tuple
 from urllib.parse import quote
@@ -16,11 +19,9 @@ from urllib.parse import quote
 import aiohttp
 import jwt
 
-INSTAGRAM = "instagram"
-# Meta: a standard reply within 24 hours of the applicant's last message; after that only a
-# message a person typed, tagged HUMAN_AGENT, and only for 7 days.
-STANDARD_WINDOW_S = 24 * 3600
-HUMAN_AGENT_WINDOW_S = 7 * 24 * 3600
+from contracts.recruiter_reply import refusal_in
+from contracts.recruiter_reply import reply_event as neutral_reply_event
+
 # Each request gets a fresh token, so a leaked one is soon useless.
 JWT_LIFETIME_S = 300
 
@@ -87,10 +88,22 @@ class RasaApi:
                 session.post(url, params=params, json=events, headers=headers) as response,
             ):
                 if response.status != 200:
-                    body = (await response.text())[:300]
-                    raise DeliveryError(f"Rasa answered HTTP {response.status}: {body}")
+                    body = await response.text()
+                    refused = refusal_in(_error_message(body))
+                    if refused is not None:
+                        raise WindowClosed(refused)
+                    raise DeliveryError(f"Rasa answered HTTP {response.status}: {body[:300]}")
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
             raise DeliveryError(f"cannot reach the Rasa server: {error!r}") from error
+
+
+def _error_message(body: str) -> str:
+    """The `message` of Rasa's JSON error answer (the body itself if it is not one)."""
+    try:
+        found = json.loads(body)
+    except ValueError:
+        return body
+    return str(found.get("message") or "") if isinstance(found, dict) else body
 
 
 def last_applicant_message_at(tracker: Dict[str, Any]) -> float | None:
@@ -98,25 +111,7 @@ def last_applicant_message_at(tracker: Dict[str, Any]) -> float | None:
     return max((t for t in times if t), default=None)
 
 
-def reply_event(
-    channel: str, tracker: Dict[str, Any], text: str, handoff_id: int, now: float
-) -> Dict[str, Any]:
-    """The bot event for a recruiter's reply, shaped for the handoff's channel."""
-    metadata = {"desk_handoff": handoff_id}
-    if channel == INSTAGRAM:
-        last = last_applicant_message_at(tracker)
-        age = now - last if last else float("inf")
-        if age > HUMAN_AGENT_WINDOW_S:
-            raise WindowClosed(
-                "Instagram only allows a reply within 7 days of the applicant's last "
-                "message, and it is older than that. The reply was not sent."
-            )
-        if age > STANDARD_WINDOW_S:
-            # Outside the 24-hour window: the channel sends this with the HUMAN_AGENT tag.
-            return {
-                "event": "bot",
-                "text": None,
-                "data": {"custom": {"text": text, "tag": "HUMAN_AGENT"}},
-                "metadata": metadata,
-            }
-    return {"event": "bot", "text": text, "metadata": metadata}
+def reply_event(tracker: Dict[str, Any], text: str, handoff_id: int) -> Dict[str, Any]:
+    """The bot event for a recruiter's reply: typed by a person, after the applicant's last
+    message (contracts/recruiter_reply.py); the channel decides how it may go out."""
+    return neutral_reply_event(text, handoff_id, last_applicant_message_at(tracker))

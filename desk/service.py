@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, TypeVar
 
+from contracts.recruiter_reply import HANDOFF_KEY
+from contracts.safety import SAFETY_INTENTS
 from desk.messages import BACK_WITH_ASSISTANT, HOLDING, MAX_REPLY_BYTES
 from desk.office_hours import OfficeHours
 from desk.rasa_api import DeliveryError, RasaApi, WindowClosed, reply_event
 from desk.storage import CLAIMED, CLOSED, WAITING, Store
-from rasa_server.paused_safety import SAFETY_INTENTS
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -116,14 +117,13 @@ class Desk:
         if len(text.encode("utf-8")) > MAX_REPLY_BYTES:
             raise BadRequest(f"A reply can be at most {MAX_REPLY_BYTES} bytes; shorten it.")
         handoff = await self._mine(handoff_id, recruiter, "reply to")
-        now = self.clock()
         # Stored before sending, so a failed delivery is shown, never lost.
         message_id = await self.db(
-            self.store.add_message, handoff_id, recruiter, "reply", text, now
+            self.store.add_message, handoff_id, recruiter, "reply", text, self.clock()
         )
         try:
             tracker = await self.rasa.tracker(handoff["sender_id"])
-            event = reply_event(handoff["channel"], tracker, text, handoff_id, now)
+            event = reply_event(tracker, text, handoff_id)
             await self.rasa.append(handoff["sender_id"], [event], handoff["channel"])
         except WindowClosed as error:
             await self.db(self.store.set_delivery, message_id, "failed", str(error))
@@ -232,7 +232,7 @@ def _entries(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
             safety = intent in SAFETY_INTENTS
         elif kind == "bot":
             metadata = event.get("metadata") or {}
-            who = "recruiter" if metadata.get("desk_handoff") else "assistant"
+            who = "recruiter" if metadata.get(HANDOFF_KEY) else "assistant"
         else:
             continue
         text = event.get("text") or ((event.get("data") or {}).get("custom") or {}).get("text")

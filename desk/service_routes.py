@@ -21,12 +21,12 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from desk.applicant_records import erase_sender
 from desk.notify import HandoffNotifier
 from desk.service import BadRequest, Desk
 from desk.service_auth import service_only
 from desk.settings import DeskSettings
 from desk.storage import NewHandoff
-from desk.applicant_records import erase_sender
 
 logger = logging.getLogger(__name__)
 

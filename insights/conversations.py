@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Sequence
 from zoneinfo import ZoneInfo
 
-from rasa_server.paused_safety import SAFETY_INTENTS
+from contracts.safety import SAFETY_INTENTS
 
 OFF_TOPIC = "out_of_scope"
 NOT_UNDERSTOOD = "nlu_fallback"

@@ -4,7 +4,7 @@
     install(app, "desk", checks={"database": check_database})
 
 adds GET /health/live, /health/ready and /metrics (Prometheus). The Rasa server gets the same
-endpoints from its ops channel (channels/ops.py), under /webhooks/ops/.
+endpoints from its ops channel (rasa_server/ops.py), under /webhooks/ops/.
 """
 
 from observability.endpoints import install

@@ -6,7 +6,7 @@ The same erasure as the assistant's delete_my_data, for staff: the desk's record
 sender id, through the desk's service API (DELETE /api/applicants/{id} at DESK_URL, default
 http://localhost:5006, with DESK_SERVICE_TOKEN); then the conversation, by adding the erasure
 marker through the Rasa server's HTTP API, so it happens under the conversation's lock and
-nothing is written back (see privacy/tracker_store.py). RASA_URL (default
+nothing is written back (see rasa_server/tracker_store.py). RASA_URL (default
 http://localhost:5005) and the API's credential (RASA_JWT_SECRET, else RASA_TOKEN or the token
 `make run` keeps in var/) say where.
 Exit status 0 when both are erased, 1 when either failed (running it again is safe).

@@ -1,7 +1,7 @@
 """The erasure marker shared by the action server (which sets it) and the tracker store.
 
 An erasure is one slot event, set by the action that erased the applicant's desk records.
-The tracker store (privacy/tracker_store.py) deletes the whole conversation instead of
+The tracker store (rasa_server/tracker_store.py) deletes the whole conversation instead of
 saving a turn that carries it, so the marker itself is never stored.
 """
 

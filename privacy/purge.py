@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import warnings
 from pathlib import Path
 from typing import List, Tuple
 
@@ -48,10 +47,6 @@ def run(settings: PurgeSettings, now: float) -> Tuple[int, str]:
 
 
 def main(argv: List[str] | None = None) -> int:
-    # One summary line, not Rasa's import-time deprecation notices (Rasa re-enables them
-    # while it imports, so only recording them keeps them off stderr).
-    with warnings.catch_warnings(record=True):
-        import rasa.utils.endpoints  # noqa: F401
     parser = argparse.ArgumentParser(prog="python -m privacy.purge", description=__doc__)
     parser.add_argument(
         "--endpoints",

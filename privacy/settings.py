@@ -35,7 +35,7 @@ __all__ = [
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ENDPOINTS = PROJECT_ROOT / "endpoints.yml"
 # Tracker store types whose `events` table the purge knows how to clean.
-SQL_TRACKER_STORES = ("sql", "privacy.tracker_store.ErasingSQLTrackerStore")
+SQL_TRACKER_STORES = ("sql", "rasa_server.tracker_store.ErasingSQLTrackerStore")
 
 
 @dataclass(frozen=True)
@@ -85,28 +85,26 @@ def tracker_store_section(endpoints: Path) -> Dict[str, Any] | None:
 
 def tracker_db_url(endpoints: Path) -> str:
     """The SQLAlchemy URL of the tracker store configured in `endpoints` (${VARS} expanded)."""
-    from rasa.utils.endpoints import EndpointConfig
-
-    section = tracker_store_section(endpoints)
-    config = EndpointConfig.from_dict(section) if section else None
-    if config is None or not config.type:
+    # Read as Rasa's EndpointConfig.from_dict does (`type` and `url` apart, the rest options),
+    # without importing Rasa: the desk's image, whose Insights read this, has no Rasa.
+    options = dict(tracker_store_section(endpoints) or {})
+    kind, host = str(options.pop("type", "") or ""), options.pop("url", None)
+    if not kind:
         raise SettingsError(
             f"{endpoints} configures no tracker store, so Rasa keeps conversations in memory "
             "only and there is nothing to purge."
         )
-    if config.type.lower() not in [name.lower() for name in SQL_TRACKER_STORES]:
+    if kind.lower() not in [name.lower() for name in SQL_TRACKER_STORES]:
         raise SettingsError(
             f"{endpoints}: the purge supports SQL tracker stores ({', '.join(SQL_TRACKER_STORES)}),"
-            f" not {config.type!r}."
+            f" not {kind!r}."
         )
-    options = config.kwargs
     dialect = str(options.get("dialect") or "sqlite")
     db = str(options.get("db") or "rasa.db")
     if dialect == "sqlite" and db and not Path(db).is_absolute():
         # Rasa resolves it from its working directory, which `make run` sets to the project.
         db = str(PROJECT_ROOT / db)
-    host = config.url
-    if host and "://" in host:
+    if host and "://" in str(host):
         return str(host)  # Rasa takes a full URL in `url` as it is (SQLTrackerStore.get_db_url)
     port = options.get("port")
     if host:

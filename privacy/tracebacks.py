@@ -4,7 +4,7 @@ An exception's message can quote what it was given (SQLAlchemy's the statement's
 a JSON error the body), and a traceback's frames can be rendered with their local variables.
 Above DEBUG a log record's traceback is written as its frames (file, line, function) and the
 exception's type only. No third-party imports: the action server and the desk use it too
-(privacy/log_redaction.py adds the same for Rasa's structlog records).
+(rasa_server/log_redaction.py adds the same for Rasa's structlog records).
 """
 
 from __future__ import annotations

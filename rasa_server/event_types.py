@@ -7,6 +7,12 @@ under the benchmark's REST load (py-spy). The answer only changes when a new sub
 imported, so a class is remembered by its type name once found; a name not seen yet (an event class
 imported later) is looked up the slow way, and Rasa's own method still decides what an
 unknown name gives. `install()` is called by `python -m rasa_server`.
+
+Measured A/B (BENCHMARKS.md, issue 16): when every turn rebuilds the conversation from
+storage, as on a replica whose neighbour took the previous turn, +7.8% throughput and 5.3%
+less CPU per message; with the conversation kept in memory (rasa_server/tracker_cache.py)
+nothing measurable. A private API (`Event.resolve_by_type`), guarded by
+rasa_server/versions.py; docs/upgrading.md says what to check.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Callable, Dict, Type
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
 
+from rasa_server.versions import require
 from rasa_server.wrapping import wrap_once
 
 _FOUND: Dict[str, Type[Event]] = {}
@@ -45,4 +52,5 @@ def remembering(resolve_by_type: Resolve) -> Resolve:
 
 def install() -> None:
     """Replace `Event.resolve_by_type` (once; safe to call again)."""
+    require("event_types: Event.resolve_by_type wrapped")
     wrap_once(Event, "resolve_by_type", remembering, static=True)

@@ -17,7 +17,11 @@ the whole conversation, pause included. A "no" leaves the conversation with the 
 
 The answer is run directly, not predicted: a paused conversation has no `action_listen`
 before the applicant's message, so the rules would not match it. `install()`, called by
-`python -m rasa_server`, wraps Rasa's `MessageProcessor._run_prediction_loop`.
+`python -m rasa_server`, wraps Rasa's `MessageProcessor._run_prediction_loop` and calls its
+`_run_action`: both private, so it refuses any Rasa but the pinned one (rasa_server/versions.py).
+Why not a policy or a rule: Rasa asks no policy at all while a conversation is paused
+(`MessageProcessor._should_handle_message`; tests/production/test_stock_rasa.py shows it),
+so neither could ever answer there (docs/upgrading.md).
 """
 
 from __future__ import annotations
@@ -26,12 +30,12 @@ import functools
 import logging
 from typing import Any, Awaitable, Callable
 
+from contracts.safety import SAFETY_INTENTS
+from rasa_server.versions import require
 from rasa_server.wrapping import wrap_once
 
 logger = logging.getLogger(__name__)
 
-# Intents whose fixed answers no flow may hold back; the desk marks them in transcripts.
-SAFETY_INTENTS = frozenset({"report_threat", "distress", "abuse"})
 POLICY_NAME = "PausedSafety"
 
 
@@ -104,6 +108,7 @@ def answering_safety_while_paused(
 
 def install() -> None:
     """Wrap Rasa's message processor's prediction loop (once; safe to call again)."""
+    require("paused_safety: MessageProcessor._run_prediction_loop wrapped, _run_action called")
     from rasa.core.processor import MessageProcessor
 
     wrap_once(MessageProcessor, "_run_prediction_loop", answering_safety_while_paused)

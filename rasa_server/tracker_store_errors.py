@@ -11,6 +11,8 @@ tests/production/test_faults.py saw it in every conversation of a PostgreSQL res
 `install()` (called by `python -m rasa_server`) puts a subclass in its place that lets the
 error through: the message is refused (channels/reliable_rest.py answers 503 with
 Retry-After, so the client sends it again) and nothing is answered that is not stored.
+Rasa offers no setting for the wrapper, so the module name `rasa.core.agent.FailSafeTrackerStore`
+is rebound: a private API, guarded by rasa_server/versions.py (docs/upgrading.md).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import Iterable
 from rasa.core import agent as rasa_agent
 from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from rasa_server.versions import require
 
 
 class StrictTrackerStore(FailSafeTrackerStore):
@@ -40,4 +44,5 @@ class StrictTrackerStore(FailSafeTrackerStore):
 
 def install() -> None:
     """Make the Rasa agent wrap its tracker store in StrictTrackerStore."""
+    require("tracker_store_errors: FailSafeTrackerStore rebound")
     rasa_agent.FailSafeTrackerStore = StrictTrackerStore

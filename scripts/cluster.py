@@ -29,7 +29,7 @@ from channels.conversation_ids import conversation_id
 from scripts.production import CREDENTIALS, ENDPOINTS, ProductionServices, ensure_database
 from scripts.stack import ROOT, Stack, free_port, quiet_env
 
-# The health endpoints deploy/k8s probes (observability/, channels/ops.py).
+# The health endpoints deploy/k8s probes (observability/, rasa_server/ops.py).
 RASA_READY = "/webhooks/ops/health/ready"
 RASA_LIVE = "/webhooks/ops/health/live"
 SERVICE_READY = "/health/ready"

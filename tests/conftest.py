@@ -120,7 +120,7 @@ def stack(trained_model: Path) -> Iterator[Stack]:
         endpoints = Path(tmp) / "endpoints.yml"
         endpoints.write_text(
             action_endpoint_yaml(action_port)
-            + "tracker_store:\n  type: privacy.tracker_store.ErasingSQLTrackerStore\n"
+            + "tracker_store:\n  type: rasa_server.tracker_store.ErasingSQLTrackerStore\n"
             f'  dialect: sqlite\n  db: "{tmp}/tracker.db"\n',
             encoding="utf-8",
         )

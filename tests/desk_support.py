@@ -41,6 +41,10 @@ class StandInRasa(ThreadingHTTPServer):
         self.posted: List[tuple[str, List[Dict[str, Any]]]] = []
         self.output_channels: List[str] = []  # the `output_channel` of each POST
         self.fail = False
+        # A channel's refusal of a recruiter reply (contracts/recruiter_reply.py), answered
+        # as Rasa's HTTP API does: 500, nothing stored.
+        self.refusal: str | None = None
+        self.refused: List[tuple[str, List[Dict[str, Any]]]] = []
 
     @property
     def url(self) -> str:
@@ -83,6 +87,10 @@ class _RasaHandler(BaseHTTPRequestHandler):
             return self._answer(401, {"message": "no token"})
         if self.server.fail:
             return self._answer(500, {"status": "failure", "message": "Graph API error"})
+        if self.server.refusal:
+            self.server.refused.append((sender, events))
+            error = f"An unexpected error occurred. Error: {self.server.refusal}"
+            return self._answer(500, {"status": "failure", "message": error})
         self.server.posted.append((sender, events))
         query = parse_qs(urlsplit(self.path).query)
         self.server.output_channels.append((query.get("output_channel") or [""])[0])

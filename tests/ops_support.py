@@ -78,7 +78,7 @@ def pg_redis_stack(model: Path, directory: Path) -> Iterator[PgRedisStack]:
     private_redis.start()
     action_port = free_port()
     tracker_store = {
-        "type": "privacy.tracker_store.ErasingSQLTrackerStore",
+        "type": "rasa_server.tracker_store.ErasingSQLTrackerStore",
         "dialect": "postgresql",
         "url": server.host,
         "port": server.port or 5432,

@@ -29,7 +29,7 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from desk.storage import make_engine
-from privacy.tracker_store import ErasingSQLTrackerStore
+from rasa_server.tracker_store import ErasingSQLTrackerStore
 from scripts.stack import ROOT, Stack, quiet_env
 from tests.ops_support import PgRedisStack
 from tests.production.services import POSTGRES_URL, fresh_postgres_database
@@ -68,7 +68,7 @@ def database(backend: str, tmp_path: Path) -> Iterator[Database]:
         yield Database(
             f"sqlite:///{path}",
             {
-                "type": "privacy.tracker_store.ErasingSQLTrackerStore",
+                "type": "rasa_server.tracker_store.ErasingSQLTrackerStore",
                 "dialect": "sqlite",
                 "db": str(path),
             },
@@ -81,7 +81,7 @@ def database(backend: str, tmp_path: Path) -> Iterator[Database]:
         yield Database(
             server.set(database=name).render_as_string(hide_password=False),
             {
-                "type": "privacy.tracker_store.ErasingSQLTrackerStore",
+                "type": "rasa_server.tracker_store.ErasingSQLTrackerStore",
                 "dialect": "postgresql",
                 "url": server.host,
                 "port": server.port or 5432,

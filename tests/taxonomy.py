@@ -37,7 +37,12 @@ OTHER_INTENTS: List[str] = [
 # Intents the project added to the taxonomy (trainers may add topics; none may be renamed).
 ADDED_INTENTS: List[str] = ["more_vacancies"]
 
-SAFETY_INTENTS = ["report_threat", "distress", "abuse"]
+
+def safety_intents_in_document(text: str) -> List[str]:
+    """The intents the taxonomy names as safety intents ("`a`, `b` and `c` are safety
+    intents"); the assistant's own list is read from its rules (contracts/safety.py)."""
+    sentence = re.search(r"^(.*) are safety intents", text, flags=re.MULTILINE)
+    return re.findall(r"`([a-z_]+)`", sentence.group(1)) if sentence else []
 
 
 def topics_in_document(text: str) -> List[str]:

@@ -12,6 +12,7 @@ from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from actions.topic_titles import load_topic_titles
+from contracts.safety import SAFETY_INTENTS, SafetyRulesError, safety_intents_from
 from tests.taxonomy import (
     ADDED_INTENTS,
     FAQ_TOPICS,
@@ -19,6 +20,7 @@ from tests.taxonomy import (
     ROOT,
     TAXONOMY_DOC,
     intents_in_document,
+    safety_intents_in_document,
     topics_in_document,
 )
 from training import checks
@@ -161,12 +163,25 @@ def test_no_answer_states_the_current_threat_level(responses):
     assert "https://www.mi5.gov.uk/threat-levels" in threat_level["text"]
 
 
+def test_the_rules_answer_exactly_the_taxonomys_safety_intents():
+    """contracts/safety.py reads the safety intents from the rules; the brief names them."""
+    named = safety_intents_in_document(TAXONOMY_DOC.read_text(encoding="utf-8"))
+    assert named and set(named) == SAFETY_INTENTS
+
+
+def test_a_safety_rules_file_in_another_shape_is_refused(tmp_path):
+    rules = tmp_path / "safety.yml"
+    rules.write_text(
+        "rules:\n  - rule: r\n    steps:\n      - intent: abuse\n      - action: utter_greet\n"
+    )
+    with pytest.raises(SafetyRulesError, match="utter_X"):
+        safety_intents_from(rules)
+
+
 def test_each_safety_intent_is_answered_by_its_own_fixed_rule(domain):
     """The paused-conversation safety answer (rasa_server/paused_safety.py) runs
     `utter_<intent>` directly; the rules must give the same answer everywhere else."""
     from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
-
-    from rasa_server.paused_safety import SAFETY_INTENTS
 
     rules = YAMLStoryReader(domain).read_from_file(str(ROOT / "data" / "rules" / "safety.yml"))
     answered = {}

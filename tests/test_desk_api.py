@@ -8,7 +8,7 @@ from typing import Any, Dict
 
 import requests
 
-from desk.rasa_api import HUMAN_AGENT_WINDOW_S, STANDARD_WINDOW_S
+from contracts.recruiter_reply import ReplyRefused, reply_event
 from tests.desk_support import Desk, StandInRasa, desk_cli
 
 
@@ -72,7 +72,8 @@ def test_the_queue_is_longest_wait_first_with_topic_and_preview(desk: Desk):
 
 def test_claim_reply_release(desk: Desk, rasa: StandInRasa):
     alice, bob = desk.add_recruiter("alice"), desk.add_recruiter("bob")
-    rasa.conversation("applicant-1", "socketio", ("can I apply from abroad?", time.time()))
+    wrote_at = time.time()
+    rasa.conversation("applicant-1", "socketio", ("can I apply from abroad?", wrote_at))
     handoff = desk.add_handoff("applicant-1", "can I apply from abroad?")
 
     not_yet = call(desk, alice, "POST", f"/api/handoffs/{handoff}/messages", json={"text": "hi"})
@@ -86,10 +87,8 @@ def test_claim_reply_release(desk: Desk, rasa: StandInRasa):
 
     sent = call(desk, alice, "POST", f"/api/handoffs/{handoff}/messages", json={"text": "Yes."})
     assert sent.status_code == 201 and sent.json()["delivered"] is True
-    assert rasa.posted[-1] == (
-        "applicant-1",
-        [{"event": "bot", "text": "Yes.", "metadata": {"desk_handoff": handoff}}],
-    )
+    # Channel-neutral: a person typed it, after the applicant's last message.
+    assert rasa.posted[-1] == ("applicant-1", [reply_event("Yes.", handoff, wrote_at)])
     theirs = call(desk, bob, "POST", f"/api/handoffs/{handoff}/messages", json={"text": "Me"})
     assert theirs.status_code == 409 and "claimed by alice" in theirs.json()["error"]
     empty = call(desk, alice, "POST", f"/api/handoffs/{handoff}/messages", json={"text": " "})
@@ -134,29 +133,24 @@ def test_a_reply_rasa_cannot_deliver_is_kept_and_shown_as_not_delivered(
     assert "500" in failed[0]["error"]
 
 
-def test_instagram_uses_the_human_agent_tag_after_24_hours_and_stops_after_7_days(
+def test_a_reply_the_channel_refuses_is_a_conflict_with_the_channels_reason(
     desk: Desk, rasa: StandInRasa
 ):
+    """The desk knows no channel's rules (contracts/recruiter_reply.py): Instagram's windows
+    are the channel's (tests/test_instagram_e2e.py); its refusal reaches the recruiter."""
     token = desk.add_recruiter("alice")
-    day_and_a_bit = time.time() - STANDARD_WINDOW_S - 3600
-    rasa.conversation("instagram:ig-late", "instagram", ("can I apply?", day_and_a_bit))
-    rasa.conversation(
-        "instagram:ig-too-late", "instagram", ("hello?", time.time() - HUMAN_AGENT_WINDOW_S - 60)
-    )
-    late = desk.add_handoff("instagram:ig-late", channel="instagram")
+    wrote_at = time.time() - 8 * 24 * 3600
+    rasa.conversation("instagram:ig-too-late", "instagram", ("hello?", wrote_at))
     too_late = desk.add_handoff("instagram:ig-too-late", channel="instagram")
-    for handoff in (late, too_late):
-        call(desk, token, "POST", f"/api/handoffs/{handoff}/claim")
-
-    sent = call(desk, token, "POST", f"/api/handoffs/{late}/messages", json={"text": "Yes."})
-    assert sent.status_code == 201
-    [event] = rasa.posted[-1][1]
-    assert event["data"] == {"custom": {"text": "Yes.", "tag": "HUMAN_AGENT"}}
-    assert not event["text"], "the text goes once, in the tagged payload"
+    call(desk, token, "POST", f"/api/handoffs/{too_late}/claim")
+    rasa.refusal = str(ReplyRefused("Only within 7 days of the applicant's last message."))
 
     refused = call(desk, token, "POST", f"/api/handoffs/{too_late}/messages", json={"text": "Hi"})
-    assert refused.status_code == 409 and "7 days" in refused.json()["error"]
-    assert rasa.posted[-1][0] != "instagram:ig-too-late"
+    assert refused.status_code == 409
+    assert refused.json()["error"] == "Only within 7 days of the applicant's last message."
+    assert rasa.refused == [("instagram:ig-too-late", [reply_event("Hi", too_late, wrote_at)])]
+    transcript = call(desk, token, "GET", f"/api/handoffs/{too_late}").json()["transcript"]
+    assert [e["delivery"] for e in transcript if e.get("text") == "Hi"] == ["failed"]
 
 
 def test_a_reply_goes_to_the_handoffs_channel_whatever_the_latest_channel(

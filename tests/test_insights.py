@@ -20,13 +20,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from desk import applicant_records as desk_records
 from desk.settings import OfficeHoursSettings
 from desk.storage import Store, make_engine, migrate
 from insights.conversations import Event, summarise
 from insights.figures import FEWER_THAN_5, BadRange, Range, figures
 from insights.rollup import LOCK_KEY, Rollup
 from insights.settings import InsightsSettings
-from desk import applicant_records as desk_records
 from privacy import tracker_events
 from scripts.stack import ROOT, quiet_env
 from tests.insights_support import (

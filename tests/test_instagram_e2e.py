@@ -28,7 +28,9 @@ from rasa.shared.nlu.training_data.loading import load_data
 from channels.conversation_ids import conversation_id
 from channels.instagram import replies
 from channels.instagram.formatting import split_text
+from channels.instagram.reply_windows import TOO_LATE
 from channels.instagram.signature import HEADER, sign
+from contracts.recruiter_reply import refusal_in, reply_event
 from scripts.stack import ROOT, Stack
 from tests.support.graph_api_stand_in import Failure, GraphApiStandIn
 from tests.support.instagram_deliveries import (
@@ -119,17 +121,20 @@ class Webhook:
     def send_as_bot(self, sender: str, event: Dict[str, Any]) -> None:
         """Add a bot message through Rasa's HTTP API, as the recruiter desk does; Rasa
         sends it through the handoff's channel, Instagram."""
-        reply = requests.post(
+        reply = self.add_events(sender, [event])
+        assert reply.status_code == 200, reply.text
+
+    def add_events(self, sender: str, events: List[Dict[str, Any]]) -> requests.Response:
+        return requests.post(
             f"{self.server.url}/conversations/{instagram_id(sender)}/tracker/events",
             params={
                 "token": self.server.token,
                 "output_channel": "instagram",
                 "execute_side_effects": "true",
             },
-            json=[event],
+            json=events,
             timeout=30,
         )
-        assert reply.status_code == 200, reply.text
 
     def tracker(self, sender: str) -> Dict[str, Any]:
         url = f"{self.server.url}/conversations/{instagram_id(sender)}/tracker"
@@ -392,18 +397,29 @@ def test_long_replies_are_split_and_buttons_become_quick_replies(webhook: Webhoo
 
 
 def test_a_recruiter_reply_after_the_window_carries_the_human_agent_tag(webhook: Webhook, graph):
+    """The desk's event is channel-neutral (contracts/recruiter_reply.py); the channel
+    decides that a reply 25 hours after the applicant's last message needs the tag."""
     sender = new_sender()
     webhook.deliver(d.delivery(d.text(sender, "hi there")))
     graph.wait_for_sends(sender, 1, WAIT)
-    event = {
-        "event": "bot",
-        "text": None,
-        "data": {"custom": {"text": "Hi, it's Sam from recruitment.", "tag": "HUMAN_AGENT"}},
-    }
+    event = reply_event("Hi, it's Sam from recruitment.", 1, time.time() - 25 * 3600)
     webhook.send_as_bot(sender, event)
     last = graph.sent_to(sender)[-1]
     assert last.text == "Hi, it's Sam from recruitment."
     assert last.body["messaging_type"] == "MESSAGE_TAG" and last.body["tag"] == "HUMAN_AGENT"
+
+
+def test_a_recruiter_reply_after_seven_days_is_refused_and_not_stored(webhook: Webhook, graph):
+    sender = new_sender()
+    webhook.deliver(d.delivery(d.text(sender, "hi there")))
+    graph.wait_for_sends(sender, 1, WAIT)
+    event = reply_event("Hi, it's Sam from recruitment.", 1, time.time() - 8 * 24 * 3600)
+    answer = webhook.add_events(sender, [event])
+    assert answer.status_code == 500
+    assert refusal_in(answer.json()["message"]) == TOO_LATE
+    assert "Hi, it's Sam from recruitment." not in graph.texts_to(sender)
+    texts = [e.get("text") for e in webhook.tracker(sender)["events"] if e["event"] == "bot"]
+    assert "Hi, it's Sam from recruitment." not in texts
 
 
 def test_graph_api_500_and_429_are_retried_until_the_reply_arrives(

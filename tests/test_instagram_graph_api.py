@@ -9,15 +9,18 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import AsyncIterator, Iterator
 
 import pytest
+from rasa.shared.core.events import Event
 
 from channels.conversation_ids import conversation_id
 from channels.instagram.graph_api import HUMAN_AGENT, GraphApiClient, GraphApiError
 from channels.instagram.output import InstagramOutput
 from channels.instagram.settings import InstagramSettings
+from contracts.recruiter_reply import ReplyRefused, reply_event
 from scripts.stack import ROOT, free_port
 from tests.support.graph_api_stand_in import Failure, GraphApiStandIn
 from tests.support.instagram_deliveries import new_sender
@@ -166,18 +169,32 @@ async def test_a_recruiters_reply_can_carry_the_human_agent_tag(graph, client):
     recipient = new_sender()
     conversation = conversation_id("instagram", recipient)
     await InstagramOutput(client).human_agent().send_text_message(conversation, "Hi, Sam here.")
-    # The desk's shape for replies after the 24-hour window (desk/rasa_api.py).
-    await InstagramOutput(client).send_response(
-        conversation, {"text": None, "custom": {"text": "Still there?", "tag": HUMAN_AGENT}}
-    )
     await InstagramOutput(client).send_response(
         conversation, {"text": None, "custom": {"text": "Ignored tag", "tag": "ACCOUNT_UPDATE"}}
     )
     sent = graph.sent_to(recipient)
     assert [(s.body["messaging_type"], s.body.get("tag"), s.text) for s in sent] == [
         ("MESSAGE_TAG", HUMAN_AGENT, "Hi, Sam here."),
-        ("MESSAGE_TAG", HUMAN_AGENT, "Still there?"),
         ("RESPONSE", None, "Ignored tag"),
+    ]
+
+
+async def test_the_channel_alone_decides_a_recruiter_replys_window(graph, client):
+    """The desk's event says only who typed it (contracts/recruiter_reply.py)."""
+    recipient = new_sender()
+    conversation = conversation_id("instagram", recipient)
+    output = InstagramOutput(client)
+    hours = 3600
+    for text, age in (("Within a day.", 2 * hours), ("After a day.", 25 * hours)):
+        event = reply_event(text, 1, time.time() - age)
+        await output.send_response(conversation, Event.from_parameters(event).message())
+    with pytest.raises(ReplyRefused, match="7 days"):
+        event = reply_event("After a week.", 1, time.time() - 8 * 24 * hours)
+        await output.send_response(conversation, Event.from_parameters(event).message())
+    sent = graph.sent_to(recipient)
+    assert [(s.body["messaging_type"], s.body.get("tag"), s.text) for s in sent] == [
+        ("RESPONSE", None, "Within a day."),
+        ("MESSAGE_TAG", HUMAN_AGENT, "After a day."),
     ]
 
 

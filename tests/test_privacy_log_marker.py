@@ -35,6 +35,7 @@ CREDENTIALS = (
     "socketio:\n  user_message_evt: user_uttered\n  bot_message_evt: bot_uttered\n"
     "  session_persistence: true\n"
     "channels.instagram.InstagramInput:\n"
+    "rasa_server.ops.OpsInput:\n"
 )
 
 
@@ -57,7 +58,7 @@ def servers(trained_model: Path, graph: GraphApiStandIn, workdir: Path) -> Itera
     (workdir / "credentials.yml").write_text(CREDENTIALS, encoding="utf-8")
     (workdir / "endpoints.yml").write_text(
         action_endpoint_yaml(action_port)
-        + "tracker_store:\n  type: privacy.tracker_store.ErasingSQLTrackerStore\n"
+        + "tracker_store:\n  type: rasa_server.tracker_store.ErasingSQLTrackerStore\n"
         f'  dialect: sqlite\n  db: "{workdir}/tracker.db"\n',
         encoding="utf-8",
     )

@@ -62,7 +62,7 @@ def test_rasas_own_text_fields_are_redacted_above_debug():
         configure_structlog(logging.DEBUG)
         log = structlog.get_logger("rasa.core.channels.rest")
         log.info("before.redaction", other="visible")  # a logger cached before redaction
-        from privacy.log_redaction import redact_rasa_logs
+        from rasa_server.log_redaction import redact_rasa_logs
         redact_rasa_logs()
         redact_rasa_logs()
         log.error("rest.message.received.failure", text="SECRET-ONE")
@@ -94,7 +94,7 @@ def test_tracebacks_carry_no_locals_or_messages_above_debug():
         import logging, structlog
         from rasa.utils.log_utils import configure_structlog
         configure_structlog(logging.DEBUG)
-        from privacy.log_redaction import redact_rasa_logs
+        from rasa_server.log_redaction import redact_rasa_logs
         redact_rasa_logs()
 
         def handle(text):

@@ -218,7 +218,7 @@ def test_the_tracker_store_is_read_from_the_endpoints_file_rasa_uses(
 
     production = tmp_path / "endpoints.prod.yml"
     production.write_text(
-        "tracker_store:\n  type: privacy.tracker_store.ErasingSQLTrackerStore\n"
+        "tracker_store:\n  type: rasa_server.tracker_store.ErasingSQLTrackerStore\n"
         "  dialect: postgresql\n  url: ${DB_HOST}\n  port: ${DB_PORT}\n  db: ${DB_NAME}\n"
         "  username: ${DB_USER}\n  password: ${DB_PASSWORD}\n",
         encoding="utf-8",

@@ -11,7 +11,8 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.message import Message
 
-from components.safety_phrases import SafetyPhraseClassifier
+from components.safety_phrases import PHRASE_ORDER, SafetyPhraseClassifier
+from contracts.safety import SAFETY_INTENTS
 from tests.taxonomy import ROOT
 
 
@@ -72,3 +73,13 @@ def test_no_phrase_fires_on_any_other_example():
         if pattern.search(message.get("text")) and message.get_full_intent() != name
     ]
     assert not wrong
+
+
+def test_every_safety_intent_is_floored_and_a_person_in_crisis_comes_first():
+    """The intents come from the rules (contracts/safety.py); the component orders them."""
+    assert PHRASE_ORDER[0] == "distress"
+    assert sorted(PHRASE_ORDER) == sorted(SAFETY_INTENTS)
+
+
+def test_a_message_with_crisis_and_threat_phrases_is_distress(classifier):
+    assert classify(classifier, "i want to die, my cousin has been radicalised") == "distress"

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import List
 
 import pytest
+from rasa.shared.nlu.training_data.entities_parser import replace_entities
 from rasa.shared.utils.io import read_yaml
 from ruamel.yaml.cyaml import CSafeLoader
 
@@ -22,7 +23,7 @@ from training.checks import (
     run_checks,
 )
 from training.content import Problem, parse
-from training.topics import ROOT
+from training.topics import ROOT, without_entity_markup
 
 PROBLEM_LINE = re.compile(r"^(?P<file>[^\s:]+):(?P<line>\d+): (?P<what>.+): (?P<fix>.+)$")
 
@@ -393,3 +394,23 @@ def test_reading_the_content_again_and_again_costs_the_same():
         parse(text)
     after = {first: len(known) for first, known in CSafeLoader.yaml_implicit_resolvers.items()}
     assert after == before
+
+
+def test_entity_markup_is_removed_as_rasa_reads_it() -> None:
+    """The desk strips entity markup without Rasa; it must agree with Rasa's own reading on
+    every training example and on each markup form."""
+    samples = [
+        "is there a [cyber](role_family) job in [Manchester](location)?",
+        "[part time](working_pattern:part-time) please",
+        'roles in [london]{"entity": "location", "value": "London"}',
+        '[GCHQ][{"entity": "org"}, {"entity": "agency", "value": "gchq"}] or MI5?',
+        "no markup [here] or (there)",
+    ]
+    for path in (ROOT / "data" / "nlu").glob("*.yml"):
+        samples += [
+            line.strip()[2:] for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip().startswith("- ") and "[" in line
+        ]  # fmt: skip
+    assert len(samples) > 5
+    for sample in samples:
+        assert without_entity_markup(sample) == replace_entities(sample), sample

@@ -7,6 +7,11 @@ The output channel never raises: Rasa saves the conversation only after every re
 has been sent, so an exception here would lose the applicant's turn. A failed send is
 logged (by the client, without content) and counted, and the rest of that response is
 dropped, since its later parts make no sense without the first.
+
+The one exception is a recruiter's reply (contracts/recruiter_reply.py), which arrives
+through Rasa's HTTP API, never in an applicant's turn: this channel decides Meta's window
+for it (channels/instagram/reply_windows.py), tags it HUMAN_AGENT after 24 hours, and
+raises ReplyRefused after 7 days, so Rasa stores nothing and the desk shows the reason.
 """
 
 from __future__ import annotations
@@ -14,19 +19,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any, Dict, Iterable, List
 
 from rasa.core.channels.channel import OutputChannel
 
 from channels.conversation_ids import external_id
-from channels.instagram import formatting
+from channels.instagram import formatting, reply_windows
 from channels.instagram.graph_api import HUMAN_AGENT, GraphApiClient, GraphApiError
 from channels.instagram.sender_queues import AckFirst
+from contracts.recruiter_reply import recruiter_reply_of
 
 logger = logging.getLogger(__name__)
 
-# A recruiter's reply after the 24-hour window is a bot event with the custom payload
-# {"text": "...", "tag": "HUMAN_AGENT"} (see desk/rasa_api.py); it is sent with that tag.
+# The message tags this channel sends (a recruiter's reply after 24 hours).
 ALLOWED_TAGS = frozenset({HUMAN_AGENT})
 
 
@@ -60,7 +66,9 @@ class InstagramOutput(OutputChannel):
         return InstagramOutput(self._client, message_tag=HUMAN_AGENT, gate=self._gate)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._send_all(recipient_id, formatting.text_messages(text))
+        reply = recruiter_reply_of(kwargs)
+        tag = None if reply is None else reply_windows.tag_for(reply, time.time())
+        await self._send_all(recipient_id, formatting.text_messages(text), tag)
 
     async def send_text_with_buttons(
         self,
@@ -98,17 +106,13 @@ class InstagramOutput(OutputChannel):
             )
 
     async def send_custom_json(self, recipient_id: str, json_message: Any, **kwargs: Any) -> None:
-        """A custom payload {"text", optional "quick_replies", optional "tag"}."""
+        """A custom payload {"text", optional "quick_replies"}."""
         if not (isinstance(json_message, dict) and isinstance(json_message.get("text"), str)):
             logger.warning("instagram.output.custom_ignored reason=not a text message")
             return
-        tag = json_message.get("tag")
-        if tag is not None and tag not in ALLOWED_TAGS:
-            logger.warning("instagram.output.tag_ignored reason=unsupported tag")
-            tag = None
         replies, links = formatting.quick_replies(json_message.get("quick_replies") or [])
         text = "\n".join([json_message["text"], *links])
-        await self._send_all(recipient_id, formatting.text_messages(text, replies), tag)
+        await self._send_all(recipient_id, formatting.text_messages(text, replies))
 
     async def _send_all(
         self, recipient_id: str, messages: List[Dict[str, Any]], tag: str | None = None

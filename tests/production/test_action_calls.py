@@ -4,6 +4,7 @@ HTTP server standing in for an action server that fails, hangs or declines."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -18,7 +19,7 @@ from rasa.shared.core.events import BotUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from rasa_server.__main__ import rasa_arguments
+from rasa_server.__main__ import rasa_arguments, require_ops_channel
 from rasa_server.action_calls import (
     APOLOGY,
     ActionCallSettingsError,
@@ -26,7 +27,7 @@ from rasa_server.action_calls import (
     install,
     timeout_from_env,
 )
-from scripts.stack import free_port
+from scripts.stack import ROOT, free_port
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -109,10 +110,13 @@ async def test_an_answer_in_the_wrong_shape_gets_the_applicant_an_apology() -> N
         ({"responses": "Hello"}, False),
     ],
 )
-def test_answers_are_checked_against_rasas_schema_with_rasas_error(answer, valid) -> None:
+def test_answers_are_checked_against_rasas_schema_with_rasas_error(
+    answer: dict, valid: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The validator built once accepts and refuses exactly what Rasa's own check does."""
     from jsonschema import ValidationError
 
+    monkeypatch.setattr(BoundedRemoteAction, "cached_validator", True)
     action = BoundedRemoteAction("action_search_vacancies", None)
     if valid:
         assert action._validate_action_result(answer) is True
@@ -175,3 +179,15 @@ def test_the_api_token_comes_from_the_environment_not_the_command_line() -> None
     for flag in ("--auth-token", "--jwt-secret"):
         with pytest.raises(SystemExit, match="RASA_"):
             rasa_arguments([*run_args, flag, "on-the-command-line"], {})
+
+
+def test_a_server_without_the_ops_channel_does_not_start(tmp_path: Path) -> None:
+    """The ops channel installs log redaction at start-up (rasa_server/ops.py)."""
+    without_ops = tmp_path / "credentials.yml"
+    without_ops.write_text("rest:\n")
+    for argv in (["run"], ["run", "--credentials", str(without_ops)]):
+        with pytest.raises(SystemExit, match=r"rasa_server\.ops\.OpsInput"):
+            require_ops_channel(argv)
+    for credentials in ("credentials.yml", "credentials.prod.yml", "deploy/rasa/credentials.yml"):
+        require_ops_channel(["run", "--credentials", str(ROOT / credentials)])
+    require_ops_channel(["shell"])  # a developer's terminal chat has no HTTP server

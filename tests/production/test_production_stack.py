@@ -127,7 +127,7 @@ async def test_a_recruiter_reply_from_the_desk_reaches_the_conversation(producti
     sender = rest_id(applicant_id)
     desk = RasaApi(production.url, "", 30, jwt_secret=JWT_SECRET)
     tracker = await desk.tracker(sender)
-    reply = reply_event("rest", tracker, "Hello, I'm Sam from the careers team.", 1, time.time())
+    reply = reply_event(tracker, "Hello, I'm Sam from the careers team.", 1)
     await desk.append(sender, [reply], "rest")
     texts = [e.get("text") for e in (await desk.tracker(sender))["events"] if e["event"] == "bot"]
     assert texts[-1] == "Hello, I'm Sam from the careers team."

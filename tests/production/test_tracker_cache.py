@@ -18,8 +18,8 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, 
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from privacy import tracker_events
-from privacy.tracker_store import ErasingSQLTrackerStore
 from rasa_server.tracker_cache import TrackerCache
+from rasa_server.tracker_store import ErasingSQLTrackerStore
 from tests.privacy_support import BACKENDS, Database, database, save_conversation, session
 
 

@@ -28,6 +28,7 @@ CREDENTIALS = (
     "channels.reliable_rest.ReliableRestInput:\n"
     "channels.socketio.WebChatSocketIOInput:\n"
     "channels.instagram.InstagramInput:\n"
+    "rasa_server.ops.OpsInput:\n"
 )
 
 

@@ -1,6 +1,7 @@
 """The Rasa server's health and metrics, as an input channel (Rasa 3.6 has no other hook).
 
-List `channels.ops.OpsInput:` in credentials.yml to get, beside the other channels:
+List `rasa_server.ops.OpsInput:` in credentials.yml (every Rasa server of ours does) to get,
+beside the other channels:
 
 GET /webhooks/ops/health/live   200 while the server's event loop runs
 GET /webhooks/ops/health/ready  200 when the model is loaded and the tracker store and the
@@ -11,6 +12,16 @@ Messages handled and their latency are measured by app-level middleware, which t
 channel registers when the server starts, on the webhooks that answer in the same HTTP
 request (REST). Channels that acknowledge first and answer later (Instagram) measure
 their own messages, from arrival to answer; socket.io (the local web chat) is not counted.
+
+The channel's start-up listener is also where Rasa's structlog records lose message text
+(rasa_server/log_redaction.py): the first moment after Rasa has configured structlog
+(`rasa.__main__` does it after our entry point has run), once per server.
+
+Readiness pings the tracker store itself, in a worker thread with a timeout, so it reads
+the private `_tracker_store` of Rasa's wrappers (`AwaitableTrackerStore`, the fail-safe).
+Rasa's public `retrieve` would run the store's blocking query on the server's event loop,
+where a database that does not answer would stall liveness too. So the channel refuses to
+start on any Rasa but the pinned one (rasa_server/versions.py; docs/upgrading.md).
 """
 
 from __future__ import annotations
@@ -29,7 +40,8 @@ from sanic.response import BaseHTTPResponse
 from observability.checks import in_thread, sql_check
 from observability.endpoints import Check, live, metrics, ready
 from observability.metrics import MESSAGE_SECONDS, MESSAGES
-from privacy.log_redaction import redact_rasa_logs
+from rasa_server.log_redaction import redact_rasa_logs
+from rasa_server.versions import require
 
 WEBHOOK = re.compile(r"^/webhooks/([A-Za-z0-9_.-]+)/webhook/?$")
 # Channels that answer after acknowledging the webhook record their own messages.
@@ -119,6 +131,7 @@ class OpsInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Dict[str, Any] | None) -> InputChannel:
+        require("ops: the private _tracker_store of Rasa's tracker store wrappers read")
         return cls()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

@@ -1,6 +1,6 @@
 """Rasa's SQL tracker store, except that an erasure really erases.
 
-Configure it in endpoints.yml as `type: privacy.tracker_store.ErasingSQLTrackerStore` with
+Configure it in endpoints.yml as `type: rasa_server.tracker_store.ErasingSQLTrackerStore` with
 the same keys as `type: SQL`. Why a tracker store: `SQLTrackerStore.save` appends the events
 beyond those it finds stored, so rows deleted by an action in the middle of a turn would be
 written back, the whole conversation with them, when Rasa saves at the end of the turn.
@@ -12,6 +12,11 @@ store holds locks, not conversations).
 It also keeps recent conversations in memory between turns instead of rebuilding them from
 every stored event on each message (rasa_server/tracker_cache.py): `cached_conversations`
 in endpoints.yml says how many (default 128; 0 turns it off). An erasure drops that copy too.
+
+A tracker store is Rasa's public extension point (endpoints.yml `type:`), but keeping the
+cache right needs one private method: `SQLTrackerStore._additional_events`, overridden
+below, so the store refuses to start on any Rasa but the pinned one (rasa_server/versions.py;
+docs/upgrading.md).
 """
 
 from __future__ import annotations
@@ -29,8 +34,8 @@ from sqlalchemy.orm import Session
 from observability.metrics import ERASURES
 from privacy import tracker_events
 from privacy.erasure import asks_for_erasure
-from privacy.log_redaction import redact_rasa_logs
 from rasa_server.tracker_cache import Fingerprint, TrackerCache
+from rasa_server.versions import require
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +50,7 @@ class ErasingSQLTrackerStore(SQLTrackerStore):
     engine: sa.engine.Engine
 
     def __init__(self, *args: Any, cached_conversations: int = 128, **kwargs: Any) -> None:
-        # Loaded by every Rasa server that keeps conversations: the place to make sure Rasa's
-        # own logs at INFO and above carry no message text (privacy/log_redaction.py).
-        redact_rasa_logs()
+        require("tracker_store: SQLTrackerStore._additional_events overridden")
         self.cache = TrackerCache(int(cached_conversations))
         # Per conversation being saved: its fingerprint once this save's rows are in.
         self._stored: Dict[str, Fingerprint] = {}
@@ -117,8 +120,17 @@ class ErasingSQLTrackerStore(SQLTrackerStore):
             self.cache.saved(tracker.sender_id, tracker, stored)
 
     def _additional_events(self, session: Session, tracker: DialogueStateTracker) -> Iterator:
-        # Rasa counts the stored events of the latest session on every save; for a tracker
-        # the cache lent out, it knows that count while nothing else has written since.
+        """The events Rasa's save appends, and (for a tracker the cache lent) what they make.
+
+        Rasa's version counts the stored events of the latest session with one query on
+        every save; for a tracker the cache lent out, the count is known while the
+        fingerprint is unchanged. The override is needed for correctness, not speed: the
+        fingerprint of the rows must be noted inside Rasa's transaction (`_added_and_noted`),
+        since any query after the commit could fail and refuse a turn already stored.
+        Private in Rasa 3.6 (rasa/core/tracker_store.py): on an upgrade check that `save`
+        still calls it with (session, tracker) inside the transaction and appends exactly
+        the events it yields.
+        """
         lent = self.cache.lent_at(tracker.sender_id, tracker)
         if lent is not None:
             fingerprint, stored = lent
