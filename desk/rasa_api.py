@@ -12,27 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from typing import Any, Dict, List, Tuple
 from urllib.parse import quote
 
 import aiohttp
-import jwt
 
+from contracts.rasa_api_auth import signed_admin_token
 from contracts.recruiter_reply import refusal_in
 from contracts.recruiter_reply import reply_event as neutral_reply_event
-
-# Each request gets a fresh token, so a leaked one is soon useless.
-JWT_LIFETIME_S = 300
-
-
-def signed_admin_token(secret: str, username: str = "careers-desk") -> str:
-    """A JWT Rasa 3.6 accepts for every conversation (rasa/server.py requires_auth: role admin)."""
-    payload = {
-        "user": {"username": username, "role": "admin"},
-        "exp": int(time.time()) + JWT_LIFETIME_S,
-    }
-    return jwt.encode(payload, secret, algorithm="HS256")
 
 
 class DeliveryError(RuntimeError):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 
-from desk.rasa_auth import api_token
+from contracts.rasa_api_auth import api_token
 from desk.service_auth import service_token
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

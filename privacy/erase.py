@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import requests
 
-from desk.rasa_auth import api_jwt, api_token
+from contracts.rasa_api_auth import api_jwt, api_token
 from privacy.erasure import ERASED_SLOT
 
 TIMEOUT_S = 30.0

@@ -22,7 +22,7 @@ from typing import IO, Dict, List, Tuple
 
 import requests
 
-from desk.rasa_auth import api_jwt, api_token
+from contracts.rasa_api_auth import api_jwt, api_token
 from desk.service_auth import TOKEN_VARIABLE as DESK_TOKEN_VARIABLE
 
 ROOT = Path(__file__).resolve().parent.parent
