@@ -5,7 +5,7 @@ or erase another's: a REST client that sends ``"sender": "instagram:123"`` talks
 conversation ``rest:instagram:123``, never in the Instagram applicant's ``instagram:123``.
 Output channels send only to ids in their own namespace. The desk, the inbox, erasure and
 the purge see these ids as they are; conversations stored before namespacing are renamed
-once by ``python -m privacy.namespace_ids`` (docs/privacy.md).
+once by ``python -m scripts.namespace_ids`` (docs/privacy.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Conversations stored before channel namespaces keep working: `python -m privacy.namespace_ids`
+"""Conversations stored before channel namespaces keep working: `python -m scripts.namespace_ids`
 renames them in the tracker store and the desk, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from rasa.shared.core.events import UserUttered
 
 from desk.storage import NewHandoff, Store, handoffs, migrate
-from privacy.namespace_ids import migrate as namespace_ids
+from scripts.namespace_ids import migrate as namespace_ids
 from tests.privacy_support import BACKENDS, Database, database, save_conversation, session
 
 

@@ -12,7 +12,7 @@ renames, in place and idempotently:
 
 Ids already in a namespace are left alone; so are conversations whose channel is unknown
 (counted in the summary). Run it with the Rasa server stopped:
-``python -m privacy.namespace_ids [--endpoints endpoints.prod.yml]`` (docs/privacy.md).
+``python -m scripts.namespace_ids [--endpoints endpoints.prod.yml]`` (docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def migrate(tracker_url: str, desk_url: str) -> Renamed:
 
 
 def main(argv: List[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m privacy.namespace_ids", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m scripts.namespace_ids", description=__doc__)
     parser.add_argument("--endpoints", type=Path, default=DEFAULT_ENDPOINTS)
     args = parser.parse_args(argv)
     done = migrate(tracker_db_url(args.endpoints), desk_database_url())
