@@ -14,15 +14,14 @@ import contextvars
 import functools
 import logging
 import time
-from typing import Any, Callable, Dict, List
+from typing import Any, Dict, List
 from urllib.parse import quote
 
-from jinja2 import Environment
 from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from desk.service import Desk, NotFound
+from desk.service import NotFound
 from desk.training_store import (
     DECISIONS,
     IGNORED,
@@ -34,6 +33,7 @@ from desk.training_store import (
     Flag,
     TrainingStore,
 )
+from desk.web import DeskWeb
 from training.grouping import key_of
 from training.inbox import Inbox, InboxQuery, InboxSettings, collect
 from training.labelling import LabellingError, add_example, add_topic, topics
@@ -50,17 +50,11 @@ _request: contextvars.ContextVar[Request | None] = contextvars.ContextVar(
 )
 
 
-def register(
-    app: Sanic,
-    desk: Desk,
-    templates: Environment,
-    page: Callable[..., HTTPResponse],
-    signed_in: Callable[..., Any],
-    clock: Callable[[], float] = time.time,
-    settings: InboxSettings | None = None,
-) -> None:
+def register(app: Sanic, web: DeskWeb) -> None:
     """Add the Training page, its form and the flag button's route to the desk."""
-    inbox_settings = settings or InboxSettings.from_env()
+    desk, page, signed_in, clock = web.desk, web.page, web.signed_in, web.clock
+    templates = web.pages.templates
+    inbox_settings = InboxSettings.from_env()
     training = TrainingStore(desk.store.engine)
     labelling_lock = asyncio.Lock()
     cache: Dict[str, Any] = {}
