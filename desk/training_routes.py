@@ -22,6 +22,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from desk.service import NotFound
+from desk.training_inbox import collect
 from desk.training_store import (
     DECISIONS,
     IGNORED,
@@ -35,7 +36,8 @@ from desk.training_store import (
 )
 from desk.web import DeskWeb
 from training.grouping import key_of
-from training.inbox import Inbox, InboxQuery, InboxSettings, collect
+from training.inbox_groups import Inbox, InboxQuery
+from training.inbox_settings import InboxSettings
 from training.labelling import LabellingError, add_example, add_topic, topics
 from training.redaction import redact
 
