@@ -29,9 +29,7 @@ def register(app: Sanic, web: DeskWeb) -> None:
     @app.get("/")
     @signed_in
     async def queue(request: Request) -> HTTPResponse:
-        lists = {
-            status: await desk.db(desk.store.list_handoffs, status) for status in STATUSES_SHOWN
-        }
+        lists = {status: await desk.db(store.list_handoffs, status) for status in STATUSES_SHOWN}
         return web.page(
             "queue.html",
             me=request.ctx.session["name"],
@@ -71,17 +69,8 @@ def register(app: Sanic, web: DeskWeb) -> None:
             headers={"Cache-Control": "no-store"},
         )
 
-    @app.get("/audit")
-    @signed_in
-    async def audit_page(request: Request) -> HTTPResponse:
-        return web.page(
-            "audit.html",
-            me=request.ctx.session["name"],
-            csrf=request.ctx.session["csrf_token"],
-            entries=await desk.db(store.audit_log),
-        )
-
     _register_forms(app, web)
+    _register_audit(app, web)
 
 
 def _register_forms(app: Sanic, web: DeskWeb) -> None:
@@ -114,6 +103,20 @@ def _register_forms(app: Sanic, web: DeskWeb) -> None:
     @signed_in
     async def close_form(request: Request, handoff_id: int) -> HTTPResponse:
         return await act(request, handoff_id, lambda me: desk.close(handoff_id, me))
+
+
+def _register_audit(app: Sanic, web: DeskWeb) -> None:
+    """The audit log: who did what to which handoff, and sign-ins."""
+
+    @app.get("/audit")
+    @web.signed_in
+    async def audit_page(request: Request) -> HTTPResponse:
+        return web.page(
+            "audit.html",
+            me=request.ctx.session["name"],
+            csrf=request.ctx.session["csrf_token"],
+            entries=await web.desk.db(web.desk.store.audit_log),
+        )
 
 
 async def act(

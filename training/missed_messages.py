@@ -144,11 +144,6 @@ def missed_messages(
     flags = flags or Flags()
     followed = followed if followed is not None else Followed()
     conversations: OrderedDict[str, _Conversation] = OrderedDict()
-
-    def finished(conversation: _Conversation) -> Iterator[Turn]:
-        while conversation.turns:
-            yield from _selected(conversation.turns.popleft())
-
     for event in events:
         conversation = conversations.pop(event.sender_id, None) or _Conversation(
             deque(maxlen=QUESTION_LOOKBACK)
@@ -158,44 +153,64 @@ def missed_messages(
         at = event.timestamp or 0.0
         conversation.last_at = at
         if event.type_name == USER:
-            data = event.parsed()
-            text = str(data.get("text") or "").strip()
-            if not text or PAYLOAD.match(text):
-                conversation.current = None
-            else:
-                intent, topic, score = prediction(data.get("parse_data") or {})
-                turn = Turn(event.sender_id, at, text, intent, topic, score)
-                if (event.intent_name or intent) == FALLBACK_INTENT:
-                    turn.reasons.add(FELL_BACK)
-                if score is not None and score < confidence:
-                    turn.reasons.add(LOW_CONFIDENCE)
-                if flags.match(event.sender_id, at):
-                    turn.reasons.add(FLAGGED)
+            turn = _user_turn(event, at, confidence, flags)
+            conversation.current = turn
+            if turn is not None:
                 if len(conversation.turns) == conversation.turns.maxlen:
                     yield from _selected(conversation.turns.popleft())
                 conversation.turns.append(turn)
-                conversation.current = turn
         elif event.type_name == ACTION:
-            action = event.action_name or ""
-            if action in FALLBACK_ACTIONS and conversation.current is not None:
-                conversation.current.reasons.add(FELL_BACK)
-            elif action == HANDOFF_ACTION:
-                for turn in reversed(conversation.turns):
-                    if turn.intent not in SMALL_TALK:
-                        turn.reasons.add(HANDOFF)
-                        break
-        # Forget conversations that have gone quiet (the front is the least recently active).
-        while conversations:
-            oldest_sender, oldest = next(iter(conversations.items()))
-            quiet = oldest.last_at < at - idle_s
-            if not quiet and len(conversations) <= max_conversations:
-                break
-            del conversations[oldest_sender]
-            yield from finished(oldest)
+            _after_action(event.action_name or "", conversation)
+        yield from _forgotten(conversations, at - idle_s, max_conversations)
     for conversation in conversations.values():
-        yield from finished(conversation)
+        yield from _finished(conversation)
     for flag in flags.unmatched():
         yield Turn(flag.sender_id, flag.at, flag.text, "", "", None, {FLAGGED})
+
+
+def _user_turn(event: Event, at: float, confidence: float, flags: Flags) -> Turn | None:
+    """The applicant's message with the reasons known so far; None for a button's payload."""
+    data = event.parsed()
+    text = str(data.get("text") or "").strip()
+    if not text or PAYLOAD.match(text):
+        return None
+    intent, topic, score = prediction(data.get("parse_data") or {})
+    turn = Turn(event.sender_id, at, text, intent, topic, score)
+    if (event.intent_name or intent) == FALLBACK_INTENT:
+        turn.reasons.add(FELL_BACK)
+    if score is not None and score < confidence:
+        turn.reasons.add(LOW_CONFIDENCE)
+    if flags.match(event.sender_id, at):
+        turn.reasons.add(FLAGGED)
+    return turn
+
+
+def _after_action(action: str, conversation: _Conversation) -> None:
+    """A fallback marks the message it answered; a hand-over, the question behind it."""
+    if action in FALLBACK_ACTIONS and conversation.current is not None:
+        conversation.current.reasons.add(FELL_BACK)
+    elif action == HANDOFF_ACTION:
+        for turn in reversed(conversation.turns):
+            if turn.intent not in SMALL_TALK:
+                turn.reasons.add(HANDOFF)
+                break
+
+
+def _forgotten(
+    conversations: OrderedDict[str, _Conversation], quiet_before: float, max_conversations: int
+) -> Iterator[Turn]:
+    """Forget conversations that have gone quiet (the front is the least recently active)."""
+    while conversations:
+        oldest_sender, oldest = next(iter(conversations.items()))
+        if oldest.last_at >= quiet_before and len(conversations) <= max_conversations:
+            break
+        del conversations[oldest_sender]
+        yield from _finished(oldest)
+
+
+def _finished(conversation: _Conversation) -> Iterator[Turn]:
+    while conversation.turns:
+        yield from _selected(conversation.turns.popleft())
 
 
 def _selected(turn: Turn) -> Iterator[Turn]:
