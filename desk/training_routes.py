@@ -1,6 +1,6 @@
 """The trainers' pages on the desk: the Training inbox, and "flag for training" on transcripts.
 
-Trainers see the inbox of missed applicant messages (training/inbox.py), redacted and grouped,
+Trainers see the inbox of missed applicant messages (desk/training_inbox.py), redacted and grouped,
 and put each group under an existing topic, a new topic, or ignore it; the example is written
 by training/labelling.py and the decision stored (desk/training_store.py) so the group does not
 come back. Recruiters get 403 here, but any desk user can flag an applicant's message from a
