@@ -124,8 +124,7 @@ def _serve(url: str, today: date) -> Dict[str, Dict[str, float]]:
             "DESK_COOKIE_SECURE": "false",
         }
         stack = Stack(rasa_port=free_port(), token="bench", desk_port=free_port(), log=log, env=env)
-        try:
-            stack.start_desk()
+        with stack.running(timeout=60, desk_only=True):
             api = {"Authorization": f"Bearer {token}"}
             page = {"Cookie": f"desk_session={session}"}
             for name, (first, last) in ranges.items():
@@ -138,8 +137,6 @@ def _serve(url: str, today: date) -> Dict[str, Dict[str, float]]:
                     lambda path: requests.get(stack.desk_url + path, headers=page, timeout=30),
                     [f"/insights?{query}", f"/insights?{query}&channel=instagram"],
                 )
-        finally:
-            stack.stop()
     return found
 
 

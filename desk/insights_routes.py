@@ -12,7 +12,6 @@ import contextlib
 import csv
 import io
 import logging
-import time
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Dict, Iterator, List
 from zoneinfo import ZoneInfo
@@ -23,6 +22,7 @@ from sanic.response import HTTPResponse
 
 from desk.service import BadRequest, Desk
 from desk.storage import make_engine
+from desk.web import DeskWeb
 from insights import charts, store
 from insights.figures import BadRange, Range, channels, figures
 from insights.rollup import Rollup
@@ -34,15 +34,9 @@ DEFAULT_DAYS = 7
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def register(
-    app: Sanic,
-    desk: Desk,
-    page: Callable[..., HTTPResponse],
-    signed_in: Callable[..., Any],
-    api: Callable[..., Any],
-    clock: Callable[[], float] = time.time,
-) -> None:
+def register(app: Sanic, web: DeskWeb) -> None:
     """Add the Insights page, the CSV and the API route, and the roll-up loop."""
+    desk, page, signed_in, api, clock = web.desk, web.page, web.signed_in, web.api, web.clock
     settings = InsightsSettings.from_env()
     reader = _Reader(settings, clock)
     chosen, read, zone = reader.chosen, reader.read, reader.zone

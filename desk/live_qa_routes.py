@@ -16,7 +16,6 @@ import asyncio
 import csv
 import io
 import logging
-import time
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -35,6 +34,7 @@ from desk.live_qa_writer import BatchWriter
 from desk.service import MAX_ID, Desk
 from desk.service_auth import service_only
 from desk.settings import PROJECT_ROOT, DeskSettings
+from desk.web import DeskWeb
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -46,16 +46,10 @@ REPLIES_TIMEOUT_S = 120.0
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def register(
-    app: Sanic,
-    desk: Desk,
-    page: Callable[..., HTTPResponse],
-    signed_in: Callable[..., Any],
-    settings: DeskSettings,
-    clock: Callable[[], float] = time.time,
-) -> None:
+def register(app: Sanic, web: DeskWeb) -> None:
     """Add the intake API, the Live Q&A page, its JSON, actions and CSV to the desk."""
-    board = LiveQaBoard(desk, page, settings, clock)
+    settings, signed_in = web.settings, web.signed_in
+    board = LiveQaBoard(web.desk, web.page, settings, web.clock)
     # service_only's handlers are typed as awaitables; Sanic's as coroutines (they are).
     intake_route = service_only(settings.service_token)(board.live_question)
     app.add_route(intake_route, "/api/live-questions", methods=["POST"])  # type: ignore[arg-type]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Coroutine, Dict, List, Mapping, cast
 from urllib.parse import unquote
@@ -23,10 +22,10 @@ from sanic.response import HTTPResponse
 
 from desk.applicant_records import erase_sender
 from desk.notify import HandoffNotifier
-from desk.service import BadRequest, Desk
+from desk.service import BadRequest
 from desk.service_auth import service_only
-from desk.settings import DeskSettings
 from desk.storage import NewHandoff
+from desk.web import DeskWeb
 
 logger = logging.getLogger(__name__)
 
@@ -108,10 +107,9 @@ def _json_body(request: Request) -> Any:
         raise BadRequest("The body is not valid JSON.") from None
 
 
-def register(
-    app: Sanic, desk: Desk, settings: DeskSettings, clock: Callable[[], float] = time.time
-) -> None:
+def register(app: Sanic, web: DeskWeb) -> None:
     """Add the service routes; a desk with no DESK_SERVICE_TOKEN refuses every call (401)."""
+    desk, settings, clock = web.desk, web.settings, web.clock
     check = service_only(settings.service_token)
 
     def service(handler: Route) -> Route:

@@ -14,7 +14,7 @@ from typing import Mapping
 from desk.settings import OfficeHoursSettings
 from desk.settings import database_url as desk_database_url
 from privacy.settings import DEFAULT_ENDPOINTS, retention_days
-from training.inbox import tracker_database_url
+from training.inbox_settings import tracker_database_url
 
 # Days stay open this much less than the retention, so the purge never deletes the events of
 # a day that the roll-up may still recompute (a recompute would then lose them).

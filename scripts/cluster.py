@@ -149,10 +149,19 @@ class Cluster:
                     action_secret=self.action_secret,
                 )
                 self.stacks.append(stack)
-                stack.start(timeout=timeout)
+                stack.start_or_show_log(timeout=timeout)  # prints the replica's log if not
         except Exception:
             self.stop()
             raise
+
+    @contextlib.contextmanager
+    def running(self, timeout: float = 600) -> Iterator[Cluster]:
+        """Every replica while the block runs, stopped after it, whatever happens."""
+        self.start(timeout)
+        try:
+            yield self
+        finally:
+            self.stop()
 
     def stop(self) -> None:
         for stack in self.stacks:

@@ -9,6 +9,7 @@ them run the assistant exactly the same way.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -18,7 +19,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Dict, List, Tuple
+from typing import IO, Dict, Iterator, List, Tuple
 
 import requests
 
@@ -27,6 +28,8 @@ from desk.service_auth import TOKEN_VARIABLE as DESK_TOKEN_VARIABLE
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+# How much of the servers' log is shown when they do not start.
+LOG_TAIL_CHARS = 5000
 
 
 def dev_secret(variable: str, var_dir: Path = ROOT / "var") -> Tuple[str, str]:
@@ -230,8 +233,39 @@ class Stack:
             if process.poll() is not None:
                 raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
 
+    def log_tail(self, chars: int = LOG_TAIL_CHARS) -> str:
+        """The end of the servers' log file ("" when they log nowhere or to a pipe)."""
+        name = getattr(self.log, "name", None)
+        if self.log is None or not isinstance(name, str):
+            return ""
+        self.log.flush()
+        return Path(name).read_text(errors="replace")[-chars:]
+
+    def start_or_show_log(self, timeout: float = 180, desk_only: bool = False) -> None:
+        """start() (or start_desk()); when the servers do not come up, stop them and print the
+        end of their log to stderr, so the failure says why, then raise."""
+        try:
+            if desk_only:
+                self.start_desk(timeout)
+            else:
+                self.start(timeout)
+        except Exception:
+            self.stop()
+            print(f"The servers did not start. Their log ends:\n{self.log_tail()}", file=sys.stderr)
+            raise
+
+    @contextlib.contextmanager
+    def running(self, timeout: float = 180, desk_only: bool = False) -> Iterator[Stack]:
+        """The servers (or the desk alone) while the block runs, stopped after it, whatever
+        happens; start_or_show_log() explains a failed start."""
+        self.start_or_show_log(timeout, desk_only)
+        try:
+            yield self
+        finally:
+            self.stop()
+
     def __enter__(self) -> Stack:
-        self.start()
+        self.start_or_show_log()
         return self
 
     def __exit__(self, *_: object) -> None:

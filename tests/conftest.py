@@ -136,15 +136,8 @@ def stack(trained_model: Path) -> Iterator[Stack]:
                 # Handoffs go to the test's own database, never to var/.
                 env={"DESK_DATABASE_URL": f"sqlite:///{tmp}/tracker.db"},
             )
-            try:
-                servers.start(timeout=300)
-            except Exception:
-                servers.stop()
-                log.flush()
-                print((Path(tmp) / "servers.log").read_text(errors="replace")[-5000:])
-                raise
-            yield servers
-            servers.stop()
+            with servers.running(timeout=300):
+                yield servers
 
 
 @pytest.fixture(scope="session")

@@ -182,11 +182,8 @@ def running_desk(
                 **(env or {}),
             },
         )
-        try:
-            stack.start_desk()
+        with stack.running(timeout=60, desk_only=True):
             yield Desk(stack, database_url)
-        finally:
-            stack.stop()
 
 
 class FromAddress(HTTPAdapter):

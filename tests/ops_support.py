@@ -117,13 +117,8 @@ def pg_redis_stack(model: Path, directory: Path) -> Iterator[PgRedisStack]:
             },
         )
         try:
-            stack.start(timeout=300)
-            yield PgRedisStack(stack, private_redis, database_url, log_path)
-        except Exception:
-            log.flush()
-            print(log_path.read_text(errors="replace")[-5000:])
-            raise
+            with stack.running(timeout=300):
+                yield PgRedisStack(stack, private_redis, database_url, log_path)
         finally:
-            stack.stop()
             private_redis.stop()
             next(databases, None)

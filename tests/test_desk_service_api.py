@@ -197,8 +197,7 @@ def test_a_desk_with_no_service_token_refuses_every_service_call(tmp_path: Path)
             log=log,
             env={"DESK_DATABASE_URL": database_url},
         )
-        try:
-            stack.start_desk()
+        with stack.running(timeout=60, desk_only=True):
             for token in ("", "anything"):
                 headers = {"Authorization": f"Bearer {token}"}
                 created = requests.post(
@@ -211,5 +210,3 @@ def test_a_desk_with_no_service_token_refuses_every_service_call(tmp_path: Path)
                     f"{stack.desk_url}/api/applicants/rest:x", headers=headers, timeout=30
                 )
                 assert (created.status_code, erased.status_code) == (401, 401)
-        finally:
-            stack.stop()

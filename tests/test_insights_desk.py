@@ -59,10 +59,9 @@ def insights_desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
             env={"DESK_DATABASE_URL": database_url, "INSIGHTS_ROLLUP_SECONDS": "1"},
         )
         try:
-            stack.start_desk()
-            yield Desk(stack, database_url)
+            with stack.running(timeout=60, desk_only=True):
+                yield Desk(stack, database_url)
         finally:
-            stack.stop()
             rasa.server_close()
 
 

@@ -83,11 +83,8 @@ def servers(trained_model: Path, graph: GraphApiStandIn, workdir: Path) -> Itera
             env=env,
             desk_port=free_port(),
         )
-        try:
-            stack.start(timeout=300)
+        with stack.running(timeout=300):
             yield stack
-        finally:
-            stack.stop()
 
 
 def rest(stack: Stack, body: Any, raw: bytes | None = None) -> requests.Response:

@@ -105,15 +105,12 @@ def training_desk(tmp_path: Path) -> Iterator[TrainingDesk]:
                 "INBOX_SINCE_DAYS": "1",
             },
         )
-        try:
-            stack.start_desk()
+        with stack.running(timeout=60, desk_only=True):
             desk = Desk(stack, url)
             desk.add_recruiter("rita")
             made = desk_cli(url, "create-user", "tom", "--role", "trainer", stdin=PASSWORD + "\n")
             assert made.returncode == 0 and "Trainer 'tom' added" in made.stderr, made.stderr
             yield TrainingDesk(desk, data_dir, rasa)
-        finally:
-            stack.stop()
 
 
 @pytest.fixture(scope="module")

@@ -17,22 +17,16 @@ from typing import Dict, List
 import pytest
 
 from desk.storage import Store, migrate
+from desk.training_inbox import collect
 from desk.training_store import IGNORED, LABELLED, Decision, Flag, TrainingStore
 from scripts.stack import ROOT, quiet_env
 from tests.training_store_support import fallback, tracker_store, turn, user
 from training import inbox as inbox_module
+from training import missed_messages
 from training.grouping import NearDuplicates, jaccard, key_of, normalise, words_of
-from training.inbox import (
-    FELL_BACK,
-    FLAGGED,
-    HANDOFF,
-    LOW_CONFIDENCE,
-    Inbox,
-    InboxItem,
-    InboxQuery,
-    InboxSettings,
-    collect,
-)
+from training.inbox_groups import Inbox, InboxItem, InboxQuery
+from training.inbox_settings import InboxSettings
+from training.missed_messages import FELL_BACK, FLAGGED, HANDOFF, LOW_CONFIDENCE
 
 T0 = 1_790_000_000.0
 
@@ -222,9 +216,9 @@ def test_since_leaves_out_older_messages(store: str):
 def test_small_talk_and_lookback_are_the_handoff_actions_own():
     from actions import handoff
 
-    assert inbox_module.SMALL_TALK == handoff.SMALL_TALK
-    assert inbox_module.QUESTION_LOOKBACK == handoff.QUESTION_LOOKBACK
-    assert handoff.ActionHandoffToRecruiter().name() == inbox_module.HANDOFF_ACTION
+    assert missed_messages.SMALL_TALK == handoff.SMALL_TALK
+    assert missed_messages.QUESTION_LOOKBACK == handoff.QUESTION_LOOKBACK
+    assert handoff.ActionHandoffToRecruiter().name() == missed_messages.HANDOFF_ACTION
 
 
 # Grouping

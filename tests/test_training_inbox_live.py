@@ -18,21 +18,14 @@ import pytest
 import requests
 
 from desk.storage import Store
+from desk.training_inbox import collect
 from scripts.stack import Stack, free_port
 from tests.conftest import rest_id, say
 from tests.desk_support import PASSWORD, Browser, desk_cli
 from tests.training_store_support import content_copy
-from training.inbox import (
-    FELL_BACK,
-    FLAGGED,
-    HANDOFF,
-    LOW_CONFIDENCE,
-    Inbox,
-    InboxItem,
-    InboxQuery,
-    InboxSettings,
-    collect,
-)
+from training.inbox_groups import Inbox, InboxItem, InboxQuery
+from training.inbox_settings import InboxSettings
+from training.missed_messages import FELL_BACK, FLAGGED, HANDOFF, LOW_CONFIDENCE
 
 OFF_TOPIC = "My cat is sick, what should I do??"
 OFF_TOPIC_AGAIN = "my cat is sick  what should i do"

@@ -13,14 +13,9 @@ import pytest
 from rasa.shared.nlu.training_data.loading import load_data
 
 from training.checks import run_checks
+from training.data_file_edits import STUB_ANSWER
 from training.label import main as label_main
-from training.labelling import (
-    MAX_EXAMPLE_CHARS,
-    STUB_ANSWER,
-    LabellingError,
-    add_example,
-    add_topic,
-)
+from training.labelling import MAX_EXAMPLE_CHARS, LabellingError, add_example, add_topic
 from training.topics import ROOT
 
 # A hand-written NLU file: comments everywhere, quotes, a blank line, a block indented deeper than

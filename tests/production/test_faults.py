@@ -74,14 +74,8 @@ def cluster(
     with scratch_services(db_port=postgres.port, redis_port=redis.port, stem="faults") as svc:
         # Action calls cut at 5 s here (20 s by default): a hung call still ends in an apology.
         servers = Cluster(svc, trained_model, log_dir=log_dir, env={"ACTION_TIMEOUT_S": "5"})
-        try:
-            servers.start()
-        except Exception:
-            for log in sorted(log_dir.glob("*.log")):
-                print(log.name, log.read_text(errors="replace")[-4000:])
-            raise
-        yield servers
-        servers.stop()
+        with servers.running():
+            yield servers
 
 
 def apologised(record: Sent) -> bool:

@@ -53,16 +53,9 @@ def production(trained_model: Path, postgres_database: str, redis_prefix: str) -
                 jwt_secret=JWT_SECRET,
                 action_secret=ACTION_SECRET,
             )
-            try:
-                stack.start(timeout=400)
-            except Exception:
-                stack.stop()
-                log.flush()
-                print(log_path.read_text(errors="replace")[-5000:])
-                raise
-            stack.database_url = setup.database_url()  # type: ignore[attr-defined]
-            yield stack
-            stack.stop()
+            with stack.running(timeout=400):
+                stack.database_url = setup.database_url()  # type: ignore[attr-defined]
+                yield stack
 
 
 def say(stack: Stack, sender: str, text: str) -> List[Dict[str, Any]]:

@@ -42,14 +42,8 @@ def cluster(
     log_dir = tmp_path_factory.mktemp("two-replicas")
     with scratch_services(stem="careerstwo") as services:
         servers = Cluster(services, trained_model, log_dir=log_dir, replicas=2)
-        try:
-            servers.start()
-        except Exception:
-            for log in sorted(log_dir.glob("*.log")):
-                print(log.name, log.read_text(errors="replace")[-4000:])
-            raise
-        yield servers
-        servers.stop()
+        with servers.running():
+            yield servers
 
 
 def failures(sent: List[Sent]) -> List[str]:

@@ -8,7 +8,6 @@ address pointing at a local stand-in. Used by the end-to-end tests and the bench
 from __future__ import annotations
 
 import secrets
-import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,14 +80,5 @@ def rasa_with_instagram(
         )
         if desk:
             stack.desk_token = desk[1]
-        try:
-            stack.start(timeout=300)
-        except Exception:
-            stack.stop()
-            log.flush()
-            print(log_path.read_text(errors="replace")[-5000:], file=sys.stderr)
-            raise
-        try:
+        with stack.running(timeout=300):
             yield stack
-        finally:
-            stack.stop()

@@ -144,11 +144,8 @@ def live_desk(tmp_path: Path, channel: ChannelStandIn) -> Iterator[LiveDesk]:
             log=log,
             env={"DESK_DATABASE_URL": database_url},
         )
-        try:
-            stack.start_desk(timeout=120)
+        with stack.running(timeout=120, desk_only=True):
             yield LiveDesk(stack, database_url, channel)
-        finally:
-            stack.stop()
 
 
 def comment(
