@@ -66,6 +66,10 @@ def register(app: Sanic, web: DeskWeb) -> None:
     app.register_listener(board.stop_writing, "before_server_stop")
 
 
+# How long stopping the desk waits for the redaction's pipeline to finish loading.
+WARM_UP_WAIT_S = 60.0
+
+
 class LiveQaBoard:
     """The routes' handlers, sharing the store, the channel and the topic titles."""
 
@@ -84,6 +88,7 @@ class LiveQaBoard:
         self.titles = topic_titles()
         self.writer = BatchWriter(self.store, desk.db)
         self.sending: Dict[int, asyncio.Lock] = {}
+        self._warming: asyncio.Task | None = None
 
     async def live_question(self, request: Request) -> HTTPResponse:
         """The channel's intake: 201 stored, 200 a comment seen before, 400 bad input."""
@@ -180,14 +185,20 @@ class LiveQaBoard:
             headers={"Content-Disposition": f'attachment; filename="live-qa-{_safe(media)}.csv"'},
         )
 
-    async def warm_up(self, app: Sanic, _: Any) -> None:
-        """Load the redaction's spaCy pipeline now, not on the first live comment."""
+    async def warm_up(self, app: Sanic, loop: Any) -> None:
+        """Load the redaction's spaCy pipeline now, not on the first live comment: in a task,
+        so the desk serves at once; stopping the desk waits for it (stop_writing)."""
+        self._warming = loop.create_task(self._load_redaction())
+
+    async def _load_redaction(self) -> None:
         try:
             await self.desk.db(intake.redact, "warm up 07700 900123")
         except Exception as error:  # the intake says so again when it is used
             logger.warning("live q&a: redaction not ready (%s)", error)
 
     async def stop_writing(self, app: Sanic, _: Any) -> None:
+        if self._warming is not None:
+            await asyncio.wait([self._warming], timeout=WARM_UP_WAIT_S)
         await self.writer.stop()
 
 
