@@ -34,7 +34,7 @@ SECRETS = {"verify_token": "v", "app_secret": "a", "access_token": "t"}
         "for the q & a: is there a dress code?",
         "For the Q and A: can dual nationals apply?",
         "for today's live: what do analysts do?",
-        "For tonight’s Q&A — can I tell my family?",
+        "For tonight\u2019s Q&A \u2014 can I tell my family?",
         "for the livestream: how do I apply?",
         "Live question: what's the salary?",
         "a question for the hosts: how did you join?",

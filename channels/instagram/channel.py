@@ -285,9 +285,13 @@ class InstagramInput(InputChannel):
         """A typed DM asked "for the live" during a scheduled Q&A goes to the desk's board too."""
         if event.kind is not EventKind.TEXT:
             return False
-        return await self.comments.live_dms.consider(
-            event.sender_id, event.mid, event.text, event.timestamp, self.agent
-        )
+        try:
+            return await self.comments.live_dms.consider(
+                event.sender_id, event.mid, event.text, event.timestamp, self.agent
+            )
+        except Exception as error:  # the DM was answered; the board is a bonus
+            logger.error("instagram.live_dm.failed error=%s", type(error).__name__)
+            return False
 
     async def _thank_for_mention(self, conversation: str) -> None:
         """One thank-you a day per sender; the mentioned story is never fetched or kept."""

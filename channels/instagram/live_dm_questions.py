@@ -45,7 +45,7 @@ MAX_QUESTION_CHARS = 2200  # what the board takes (Instagram's comment limit)
 PASSED_ON = "I've also passed your question to the hosts of today's live Q&A."
 ANSWER_LEAD = "About the question you sent for our live Q&A:"
 
-_THE = r"(?:the|today['’]?s|tonight['’]?s)"
+_THE = r"(?:the|today['\u2019]?s|tonight['\u2019]?s)"
 _EVENT = r"(?:live(?:\s*stream)?|q\s*&\s*a|q\s+and\s+a|qna)"
 # "for the live", "for today's Q&A", "for the Q and A", "live question", "question for the
 # hosts"/"host"/"panel", case-insensitive.
@@ -160,4 +160,3 @@ class LiveDmQuestions:
 def _responses(agent: Any) -> Mapping[str, Any]:
     domain = getattr(agent, "domain", None)
     return getattr(domain, "responses", None) or {}
-
