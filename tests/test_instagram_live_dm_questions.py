@@ -161,7 +161,7 @@ def test_the_board_sends_a_dm_question_its_answer_once(dms, desk, graph):
     dms.send(sender, FOR_THE_LIVE, mid)
     question = dms.wait_forwarded(mid)
     question_id, topic = dm_question_id(mid), question["topic"]
-    graph.wait_for(lambda: dms.passed_on(sender) == 1, WAIT)
+    assert graph.wait_for(lambda: dms.passed_on(sender) == 1, WAIT)
     before = len(graph.sent_to(sender))
     assert dms.ask_desk([question_id], topic) == [{"comment_id": question_id, "status": "sent"}]
     sent = graph.sent_to(sender)[before:]
@@ -180,7 +180,7 @@ def test_after_24_hours_the_board_can_no_longer_answer_a_dm_question(dms, desk, 
     dms.send(sender, FOR_THE_LIVE, mid, at_ms=during_yesterdays_qa)
     question = dms.wait_forwarded(mid)
     assert question["media_id"] == media_id(EARLIER)
-    graph.wait_for(lambda: dms.passed_on(sender) == 1, WAIT)
+    assert graph.wait_for(lambda: dms.passed_on(sender) == 1, WAIT)
     before = len(graph.sent_to(sender))
     question_id = dm_question_id(mid)
     results = dms.ask_desk([question_id, "dm-unknown"], question["topic"])
