@@ -14,6 +14,8 @@ the same way; each comment id is acted on once (the same dedup store) in the bac
 channels/instagram/comment_handler.py. The desk asks for private replies to a group of live
 questions at ``POST /webhooks/instagram/private_replies`` (desk service token). A story
 mention gets a thank-you at most once a day per sender; a reply to a story is a message.
+During a scheduled Q&A, a DM asked "for the live" is also passed to the desk's board
+(channels/instagram/live_dm_questions.py).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from channels.instagram.events import (
     parse_delivery,
 )
 from channels.instagram.graph_api import TYPING_OFF, TYPING_ON, GraphApiClient
+from channels.instagram.live_dm_questions import PASSED_ON
 from channels.instagram.output import InstagramOutput
 from channels.instagram.reply_store import ReplyStore, reply_store
 from channels.instagram.sender_queues import AckFirst, SenderQueues
@@ -268,6 +271,8 @@ class InstagramInput(InputChannel):
             if not await self._answer(message, on_new_message, output):
                 outcome = "error"
                 await output.send_text_message(conversation, replies.SORRY)
+            elif await self._for_the_live(event):
+                await output.send_text_message(conversation, PASSED_ON)
         finally:
             MESSAGES.labels(channel=self.name(), outcome=outcome).inc()
             if received_at is not None:
@@ -275,6 +280,18 @@ class InstagramInput(InputChannel):
             if output.sent == 0:
                 await typing
                 await self._typing(sender, TYPING_OFF)
+
+    async def _for_the_live(self, event: InboundEvent) -> bool:
+        """A typed DM asked "for the live" during a scheduled Q&A goes to the desk's board too."""
+        if event.kind is not EventKind.TEXT:
+            return False
+        try:
+            return await self.comments.live_dms.consider(
+                event.sender_id, event.mid, event.text, event.timestamp, self.agent
+            )
+        except Exception as error:  # the DM was answered; the board is a bonus
+            logger.error("instagram.live_dm.failed error=%s", type(error).__name__)
+            return False
 
     async def _thank_for_mention(self, conversation: str) -> None:
         """One thank-you a day per sender; the mentioned story is never fetched or kept."""

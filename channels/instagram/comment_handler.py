@@ -1,5 +1,6 @@
 """What the channel does with a comment, after the webhook has been acknowledged, and with
-the desk's request to answer a group of live questions.
+the desk's request to answer a group of live questions (a DM asked "for the live" among
+them: channels/instagram/live_dm_questions.py).
 
 A comment is understood (channels/instagram/comment_answers.py); a live one is remembered
 (media, time, kind: what the reply rules need later) and forwarded to the desk's Live Q&A
@@ -24,6 +25,7 @@ from channels.instagram.comments import CommentEvent
 from channels.instagram.dedup import DedupUnavailable
 from channels.instagram.desk_forward import DeskForwarder
 from channels.instagram.graph_api import GraphApiClient
+from channels.instagram.live_dm_questions import LiveDmQuestions, is_dm_question_id
 from channels.instagram.private_replies import CommentRecord, PrivateReplies, ReplyStatus
 from channels.instagram.reply_store import ReplyStore
 from channels.instagram.settings import InstagramSettings
@@ -48,6 +50,8 @@ class CommentHandler:
         self.replies = PrivateReplies(settings, client, store)
         self.desk = DeskForwarder(settings)
         self.parser = ParserThread()
+        # DMs asked "for the live" share the forwarder, the parser and the store.
+        self.live_dms = LiveDmQuestions(settings, client, store, self.desk, self.parser)
 
     async def handle(self, comment: CommentEvent, agent: Any) -> None:
         """Understand one comment, pass a live one to the desk, and answer it privately."""
@@ -90,6 +94,8 @@ class CommentHandler:
     async def _answer_one(
         self, comment_id: str, topic: str, responses: Mapping[str, Any]
     ) -> ReplyStatus:
+        if is_dm_question_id(comment_id):
+            return await self.live_dms.answer(comment_id, topic, responses)
         try:
             record = await self.replies.recall(comment_id)
         except DedupUnavailable:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Dict, FrozenSet, List, Mapping
 from urllib.parse import quote
 
@@ -30,6 +31,9 @@ DEFAULT_DESK_URL = "http://localhost:5006"
 # Meta allows 750 private replies an hour per account; the default stays under it.
 META_PRIVATE_REPLIES_PER_HOUR = 750
 DEFAULT_PRIVATE_REPLIES_PER_HOUR = 700
+# The live Q&A schedule the action server also reads (QA_EVENTS_FILE).
+DEFAULT_QA_EVENTS_FILE = Path(__file__).resolve().parents[2] / "data" / "qa_events.yml"
+DEFAULT_LIVE_QA_MINUTES = 120
 
 
 class SettingsError(ValueError):
@@ -68,6 +72,9 @@ class InstagramSettings:
     # The desk's Live Q&A board (channels/instagram/desk_forward.py); no token: not forwarded.
     desk_url: str = DEFAULT_DESK_URL
     desk_service_token: str = ""
+    # Scheduled Q&As, for DMs asked "for the live" (channels/instagram/live_dm_questions.py).
+    qa_events_file: Path = DEFAULT_QA_EVENTS_FILE
+    live_qa_minutes: int = DEFAULT_LIVE_QA_MINUTES
 
     @property
     def api_base(self) -> str:
@@ -100,6 +107,7 @@ class InstagramSettings:
         values["dedup_redis_url"] = redis_url(environ)
         values["dedup_key_prefix"] = environ.get("REDIS_KEY_PREFIX", "").strip() or "careers"
         values.update(private_reply_settings(environ))
+        values.update(live_qa_settings(environ))
         if "messages_per_minute" in credentials:
             values["messages_per_window"] = _positive_int(
                 credentials["messages_per_minute"], "messages_per_minute"
@@ -160,6 +168,21 @@ def private_reply_settings(environ: Mapping[str, str]) -> Dict[str, Any]:
         "private_replies_per_hour": per_hour,
         "desk_url": desk_url.rstrip("/"),
         "desk_service_token": environ.get("DESK_SERVICE_TOKEN", "").strip(),
+    }
+
+
+def live_qa_settings(environ: Mapping[str, str]) -> Dict[str, Any]:
+    """QA_EVENTS_FILE (the schedule) and INSTAGRAM_LIVE_QA_MINUTES (how long a Q&A without
+    an ``ends`` time is taken to last)."""
+    path = environ.get("QA_EVENTS_FILE", "").strip()
+    minutes = environ.get("INSTAGRAM_LIVE_QA_MINUTES", "").strip()
+    return {
+        "qa_events_file": Path(path) if path else DEFAULT_QA_EVENTS_FILE,
+        "live_qa_minutes": (
+            _positive_int(minutes, "INSTAGRAM_LIVE_QA_MINUTES")
+            if minutes
+            else DEFAULT_LIVE_QA_MINUTES
+        ),
     }
 
 
