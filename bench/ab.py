@@ -4,7 +4,8 @@ This machine's speed moves by a fifth between runs, so a change is measured agai
 and model it replaces in the same session: each checkout (a clone or `git worktree` with its
 own trained models/careers.tar.gz) starts its stack exactly as its own `make bench` does
 (its `bench.__main__.ours`), all stay up together, and each round loads every server in
-turn. The medians over the rounds are reported.
+turn. The medians over the rounds are reported, with the Rasa server's CPU time per message
+(one applicant), which other agents' load on the machine hardly moves.
 
     python -m bench.ab before=/work/base after=. --rounds 4
 """
@@ -30,7 +31,7 @@ import sys
 import bench.__main__ as bench
 
 def hold(url, texts, pid, rounds):
-    print(url, flush=True)
+    print(url, pid, flush=True)
     sys.stdin.read()
     return {}
 
@@ -44,6 +45,8 @@ class Server:
     label: str
     process: subprocess.Popen
     url: str
+    # The Rasa server's process id, for the CPU time it spends per message.
+    pid: int
 
 
 def start(label: str, checkout: Path) -> Server:
@@ -56,11 +59,18 @@ def start(label: str, checkout: Path) -> Server:
         text=True,
     )
     assert process.stdout is not None
-    url = process.stdout.readline().strip()
+    url, _, pid = process.stdout.readline().strip().partition(" ")
     if not url.startswith("http"):
         process.kill()
         raise RuntimeError(f"{label}: the stack in {checkout} did not start")
-    return Server(label, process, url)
+    return Server(label, process, url, int(pid))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far: unlike latency, it hardly moves when
+    other work shares the machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def stop(server: Server) -> None:
@@ -72,15 +82,23 @@ def stop(server: Server) -> None:
         server.process.kill()
 
 
-def load(url: str, texts: Sequence[str], applicants: int, each: int) -> LoadResult:
-    return asyncio.run(run_load(url, texts, applicants, each))
+def load(server: Server, texts: Sequence[str], applicants: int, each: int) -> LoadResult:
+    return asyncio.run(run_load(server.url, texts, applicants, each))
+
+
+def cpu_ms_per_message(server: Server, texts: Sequence[str], applicants: int, each: int) -> float:
+    load(server, texts, 1, 5)  # warm
+    started = cpu_seconds(server.pid)
+    result = load(server, texts, applicants, each)
+    return (cpu_seconds(server.pid) - started) * 1000 / result.messages
 
 
 def run(checkouts: Dict[str, Path], rounds: int, single: int, busy: int, each: int) -> str:
     texts = [text for text, _ in load_examples()]
     servers: List[Server] = []
-    p50: Dict[str, List[float]] = {label: [] for label in checkouts}
-    rate: Dict[str, List[float]] = {label: [] for label in checkouts}
+    figures: Dict[str, Dict[str, List[float]]] = {
+        label: {"p50": [], "rate": [], "cpu": []} for label in checkouts
+    }
     try:
         for label, checkout in checkouts.items():
             servers.append(start(label, checkout))
@@ -88,20 +106,24 @@ def run(checkouts: Dict[str, Path], rounds: int, single: int, busy: int, each: i
             # Alternate the order, so no server always goes first after a pause.
             ordered = servers if round_number % 2 == 0 else servers[::-1]
             for server in ordered:
-                p50[server.label].append(load(server.url, texts, 1, single).percentile(50))
-                rate[server.label].append(load(server.url, texts, busy, each).throughput)
+                mine = figures[server.label]
+                mine["p50"].append(load(server, texts, 1, single).percentile(50))
+                mine["rate"].append(load(server, texts, busy, each).throughput)
+                mine["cpu"].append(cpu_ms_per_message(server, texts, 1, single))
             print(f"round {round_number + 1}: " + ", ".join(
-                f"{s.label} {p50[s.label][-1]:.1f} ms {rate[s.label][-1]:.1f}/s" for s in servers
+                f"{label} {f['p50'][-1]:.1f} ms {f['rate'][-1]:.1f}/s {f['cpu'][-1]:.2f} cpu ms"
+                for label, f in figures.items()
             ), flush=True)  # fmt: skip
     finally:
         for server in servers:
             stop(server)
     lines = [
-        f"| server | 1 applicant p50 ms | {busy} applicants messages/s |",
-        "| --- | --- | --- |",
+        f"| server | 1 applicant p50 ms | {busy} applicants messages/s | server CPU ms/message |",
+        "| --- | --- | --- | --- |",
     ]
     lines += [
-        f"| {label} | {median(p50[label]):.1f} | {median(rate[label]):.1f} |" for label in checkouts
+        f"| {label} | {median(f['p50']):.1f} | {median(f['rate']):.1f} | {median(f['cpu']):.2f} |"
+        for label, f in figures.items()
     ]
     return "\n".join(lines)
 
