@@ -5,7 +5,7 @@ and model it replaces in the same session: each checkout (a clone or `git worktr
 own trained models/careers.tar.gz) starts its stack exactly as its own `make bench` does
 (its `bench.__main__.ours`), all stay up together, and each round loads every server in
 turn. The medians over the rounds are reported, with the Rasa server's CPU time per message
-(one applicant), which other agents' load on the machine hardly moves.
+(one applicant), which moves less than latency when other work shares the machine.
 
     python -m bench.ab before=/work/base after=. --rounds 4
 """
@@ -67,8 +67,8 @@ def start(label: str, checkout: Path) -> Server:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process so far: unlike latency, it hardly moves when
-    other work shares the machine."""
+    """User and system CPU time of a process so far: it moves less than latency when other
+    work shares the machine."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
