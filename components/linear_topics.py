@@ -19,7 +19,7 @@ this component hands the rest of the pipeline the training data without it.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Type
+from typing import Any, Callable, Dict, List, Tuple, Type
 
 import joblib
 import numpy as np
@@ -35,6 +35,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
+
+from components.tfidf_featurizer import tfidf_row
 
 # Where `process` leaves the label probabilities for the open-set decision, and the share of
 # the message's words this model was taught (background included).
@@ -81,6 +83,11 @@ class LinearTopicClassifier(GraphComponent):
         self._words: TfidfVectorizer | None = None
         self._chars: TfidfVectorizer | None = None
         self._model: LinearSVC | None = None
+        # Each vectorizer's analyzer, vocabulary, idf weights and sublinear flag, for
+        # `_single_scores` (slow to get from sklearn: kept once).
+        self._weights: List[
+            Tuple[Callable[[str], List[str]], Dict[str, int], np.ndarray, bool]
+        ] = []
 
     @classmethod
     def create(
@@ -151,7 +158,13 @@ class LinearTopicClassifier(GraphComponent):
         if self._model is None or not messages:
             return messages
         lemmas = [self._lemmas(m) for m in messages]
-        scores = self._model.decision_function(self._features(messages, lemmas))
+        if len(messages) == 1:
+            # A conversation's message comes alone: sklearn's per-call checks, sparse steps
+            # and its copy of the whole weight matrix for each product cost more than the
+            # scores themselves (`_single_scores` gives the same numbers, bit for bit).
+            scores = self._single_scores(lemmas[0], messages[0].get(TEXT) or "")
+        else:
+            scores = self._model.decision_function(self._features(messages, lemmas))
         probabilities = softmax(float(self._config["scale"]) * np.atleast_2d(scores))
         labels = self._model.classes_
         for message, row, lemma_text in zip(messages, probabilities, lemmas, strict=True):
@@ -159,6 +172,31 @@ class LinearTopicClassifier(GraphComponent):
             message.set(LINEAR_TOPICS, {str(labels[i]): float(row[i]) for i in best})
             message.set(KNOWN_WORDS, self._known_share(lemma_text))
         return messages
+
+    def _single_scores(self, lemmas: str, text: str) -> np.ndarray:
+        """`decision_function` for one message: its words' and characters' TF-IDF rows side
+        by side, times the weights of the columns it has, summed in the order scipy's
+        sparse product sums them (the columns as `transform` leaves them, last first)."""
+        assert self._model is not None and self._words is not None and self._chars is not None
+        if not self._weights:
+            self._weights = [
+                (v.build_analyzer(), v.vocabulary_, v.idf_, v.sublinear_tf)
+                for v in (self._words, self._chars)
+            ]
+        rows = [
+            tfidf_row(*weights, part)
+            for weights, part in zip(self._weights, (lemmas, text.lower()), strict=True)
+        ]
+        (word_columns, word_values), (char_columns, char_values) = rows
+        columns = np.concatenate(
+            [word_columns[::-1], char_columns[::-1] + len(self._weights[0][1])]
+        )
+        values = np.concatenate([word_values[::-1], char_values[::-1]])
+        scores = np.zeros(len(self._model.classes_))
+        if len(columns):
+            terms = self._model.coef_[:, columns].T * values[:, np.newaxis]
+            scores += np.add.accumulate(terms, axis=0)[-1]
+        return scores + self._model.intercept_
 
     def _known_share(self, lemmas: str) -> float:
         """The share of a message's words (its lemmas) among this model's words: everyday

@@ -166,27 +166,16 @@ class TfidfFeaturizer(SparseFeaturizer, GraphComponent):
         return messages
 
     def _sentence_row(self, tokens: List[str]) -> scipy.sparse.coo_matrix:
-        """What `transform` gives for one sentence, bit for bit, in sklearn's own steps."""
+        """What `transform` gives for one sentence, bit for bit (`tfidf_row`)."""
         vectorizer = self._vectorizer
         assert vectorizer is not None
         if self._weights is None:
             self._weights = vectorizer.build_analyzer(), vectorizer.idf_
         analyze, idf = self._weights
         vocabulary = vectorizer.vocabulary_
-        counts = Counter(vocabulary[t] for t in analyze(" ".join(tokens)) if t in vocabulary)
-        columns = np.fromiter(sorted(counts), dtype=np.int32, count=len(counts))
-        values = np.fromiter((counts[c] for c in columns), dtype=np.float64, count=len(counts))
-        if vectorizer.sublinear_tf:
-            np.log(values, values)
-            values += 1
-        values *= idf[columns]
-        # sklearn's inplace_csr_row_normalize_l2: a running sum of squares, in the order
-        # scipy's product with the idf diagonal leaves the columns in (last first).
-        total = 0.0
-        for value in values[::-1]:
-            total += value * value
-        if total != 0.0:
-            values /= math.sqrt(total)
+        columns, values = tfidf_row(
+            analyze, vocabulary, idf, vectorizer.sublinear_tf, " ".join(tokens)
+        )
         rows = np.zeros(len(columns), dtype=np.int32)
         return scipy.sparse.coo_matrix((values, (rows, columns)), shape=(1, len(vocabulary)))
 
@@ -230,3 +219,31 @@ class TfidfFeaturizer(SparseFeaturizer, GraphComponent):
 def _coo(matrix: scipy.sparse.spmatrix) -> scipy.sparse.coo_matrix:
     matrix.sort_indices()
     return matrix.tocoo()
+
+
+def tfidf_row(
+    analyze: Callable[[str], List[str]],
+    vocabulary: Dict[str, int],
+    idf: np.ndarray,
+    sublinear_tf: bool,
+    text: str,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """One text's row of a fitted TfidfVectorizer's `transform`, bit for bit, in sklearn's own
+    steps but without its per-call checks and sparse matrix steps (which cost more than the
+    weighting for one message): the columns, ascending, and their values. `analyze` is the
+    vectorizer's `build_analyzer()`, `idf` its `idf_` (both slow to get: keep them)."""
+    counts = Counter(vocabulary[t] for t in analyze(text) if t in vocabulary)
+    columns = np.fromiter(sorted(counts), dtype=np.int32, count=len(counts))
+    values = np.fromiter((counts[c] for c in columns), dtype=np.float64, count=len(counts))
+    if sublinear_tf:
+        np.log(values, values)
+        values += 1
+    values *= idf[columns]
+    # sklearn's inplace_csr_row_normalize_l2: a running sum of squares, in the order
+    # scipy's product with the idf diagonal leaves the columns in (last first).
+    total = 0.0
+    for value in values[::-1]:
+        total += value * value
+    if total != 0.0:
+        values /= math.sqrt(total)
+    return columns, values
