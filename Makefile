@@ -102,7 +102,7 @@ label: install ## Add a question to the data: make label TEXT="..." TOPIC=name (
 
 .PHONY: inbox
 inbox: spacy ## Missed applicant messages, redacted and grouped (SINCE=days LIMIT=n EXPORT=file.csv|.jsonl)
-	$(PY) -m training.inbox $(if $(SINCE),--since $(SINCE)) $(if $(LIMIT),--limit $(LIMIT)) $(if $(EXPORT),--export '$(EXPORT)')
+	$(PY) -m desk.inbox_command $(if $(SINCE),--since $(SINCE)) $(if $(LIMIT),--limit $(LIMIT)) $(if $(EXPORT),--export '$(EXPORT)')
 
 lint: install ## Ruff lint and format check, then mypy
 	$(VENV)/bin/ruff check $(CODE)

@@ -30,7 +30,9 @@ def tracker_engine(url: str) -> Engine:
     """An engine on the tracker store's database that waits for the Rasa server's SQLite
     locks, and gives up on a PostgreSQL server that does not answer in 5 s."""
     if url.startswith("sqlite"):
-        return sa.create_engine(url, future=True, connect_args={"timeout": 30})
+        return sa.create_engine(
+            url, future=True, connect_args={"timeout": 30, "check_same_thread": False}
+        )
     connect_args = {"connect_timeout": 5} if url.startswith("postgresql") else {}
     return sa.create_engine(url, future=True, pool_pre_ping=True, connect_args=connect_args)
 

@@ -16,12 +16,12 @@ from typing import Dict, List
 
 import pytest
 
+from desk import inbox_command as inbox_module
 from desk.storage import Store, migrate
 from desk.training_inbox import collect
 from desk.training_store import IGNORED, LABELLED, Decision, Flag, TrainingStore
 from scripts.stack import ROOT, quiet_env
 from tests.training_store_support import fallback, tracker_store, turn, user
-from training import inbox as inbox_module
 from training import missed_messages
 from training.grouping import NearDuplicates, jaccard, key_of, normalise, words_of
 from training.inbox_groups import Inbox, InboxItem, InboxQuery
@@ -338,7 +338,7 @@ def test_an_empty_or_missing_store_gives_an_empty_inbox(tmp_path: Path):
 
 def inbox_cli(url: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "training.inbox", *args],
+        [sys.executable, "-m", "desk.inbox_command", *args],
         cwd=ROOT,
         env={**quiet_env(), "TRACKER_DB_URL": url, "DESK_DATABASE_URL": url},
         capture_output=True,

@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, Iterable, List, Sequence
 
 from sqlalchemy.engine import make_url
 
-from desk.storage import make_engine
+from privacy.tracker_events import tracker_engine
 from training.grouping import DEFAULT_SIMILARITY, NearDuplicates, counted
 from training.missed_messages import DEFAULT_CONFIDENCE, Flags, Followed, Turn, missed_messages
 from training.tracker_events import DEFAULT_PAGE_SIZE, EventPages
@@ -154,7 +154,7 @@ def inbox_from_tracker(
     the messages recruiters flagged (both the desk's: desk/training_inbox.py)."""
     if missing_sqlite_file(tracker_url):
         return Inbox(items=[])  # no conversation yet; connecting would create the file
-    tracker = make_engine(tracker_url)
+    tracker = tracker_engine(tracker_url)
     try:
         pages = EventPages(tracker, page_size=query.page_size, since=query.since)
         followed = Followed()

@@ -8,13 +8,14 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from desk.settings import database_url
 from training.grouping import DEFAULT_SIMILARITY
 from training.missed_messages import DEFAULT_CONFIDENCE
 from training.tracker_events import DEFAULT_PAGE_SIZE
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SINCE_DAYS = 30.0
+# The desk's database when DESK_DATABASE_URL is unset, as the desk reads it (desk/settings.py).
+DEFAULT_DESK_DB = f"sqlite:///{ROOT / 'var' / 'tracker.db'}"
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,9 @@ class InboxSettings:
         since = float(os.environ.get("INBOX_SINCE_DAYS", DEFAULT_SINCE_DAYS))
         return cls(
             tracker_url=tracker_database_url(),
-            desk_url=database_url(),
+            # The desk's database, as the desk reads it (desk/settings.py database_url).
+            desk_url=os.environ.get("DESK_DATABASE_URL")
+            or f"sqlite:///{ROOT / 'var' / 'tracker.db'}",
             since_days=since if since > 0 else None,
             confidence=float(os.environ.get("INBOX_CONFIDENCE", DEFAULT_CONFIDENCE)),
             similarity=float(os.environ.get("INBOX_SIMILARITY", DEFAULT_SIMILARITY)),

@@ -2,7 +2,7 @@
 redacted and grouped (training/inbox_groups.py; which messages: training/missed_messages.py;
 how it works: docs/inbox.md).
 
-    python -m training.inbox [--since DAYS] [--limit N] [--export FILE.csv|FILE.jsonl]
+    python -m desk.inbox_command [--since DAYS] [--limit N] [--export FILE.csv|FILE.jsonl]
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def summary(inbox: Inbox) -> str:
 
 def parser() -> argparse.ArgumentParser:
     parse = argparse.ArgumentParser(
-        prog="python -m training.inbox",
+        prog="python -m desk.inbox_command",
         description="Applicant messages the assistant fell back on, answered with low "
         "confidence, handed to a recruiter or that a recruiter flagged; redacted and grouped.",
     )
