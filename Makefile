@@ -14,7 +14,7 @@ RASA := $(VENV)/bin/rasa
 SPACY_MODEL := var/spacy/en_careers
 SOCKETIO_CLIENT_VERSION := 4.7.5
 WEBCHAT_JS := var/webchat/socket.io.min.js
-CODE := actions channels components desk spacy_pipeline evaluation scripts tests bench training privacy observability rasa_server insights contracts
+CODE := actions channels components desk spacy_pipeline evaluation scripts tests bench training privacy observability rasa_server contracts
 
 export PYTHONDONTWRITEBYTECODE := 1
 # Rasa and TensorFlow are chatty; keep the output readable.
@@ -76,7 +76,7 @@ instagram-setup: install ## Set the Instagram ice breakers from data/instagram_i
 
 .PHONY: insights
 insights: install ## Update the desk's Insights figures now (the desk also does it every minute); cron-safe
-	$(PY) -m insights rollup
+	$(PY) -m desk.insights rollup
 
 .PHONY: purge
 purge: install ## Delete conversations, handoffs and Live Q&A questions inactive for RETENTION_DAYS (default 30); cron-safe (ENDPOINTS=file)

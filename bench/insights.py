@@ -28,11 +28,11 @@ import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 
 from bench.insights_traffic import copy_events, day_of_traffic, days_back, insert_handoffs
+from desk.insights import store
+from desk.insights.rollup import Rollup, RollupResult
+from desk.insights.settings import InsightsSettings
 from desk.settings import OfficeHoursSettings
 from desk.storage import Store, make_engine, migrate
-from insights import store
-from insights.rollup import Rollup, RollupResult
-from insights.settings import InsightsSettings
 from scripts.stack import Stack, free_port
 
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

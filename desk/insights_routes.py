@@ -1,8 +1,8 @@
 """The Insights page, its CSV export and `GET /api/insights` on the desk.
 
-The figures come from the insights tables alone (insights/figures.py), which hold anonymous
+The figures come from the insights tables alone (desk/insights/figures.py), which hold anonymous
 daily counts: no message text, no sender id. The desk also runs the roll-up that fills them
-every INSIGHTS_ROLLUP_SECONDS (0: off, when a cron job runs `python -m insights rollup`).
+every INSIGHTS_ROLLUP_SECONDS (0: off, when a cron job runs `python -m desk.insights rollup`).
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from desk.insights import charts, store
+from desk.insights.figures import BadRange, Range, channels, figures
+from desk.insights.rollup import Rollup
+from desk.insights.settings import InsightsSettings
 from desk.service import BadRequest, Desk
 from desk.storage import make_engine
 from desk.web import DeskWeb
-from insights import charts, store
-from insights.figures import BadRange, Range, channels, figures
-from insights.rollup import Rollup
-from insights.settings import InsightsSettings
 
 logger = logging.getLogger(__name__)
 DEFAULT_DAYS = 7

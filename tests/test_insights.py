@@ -21,12 +21,12 @@ import pytest
 import sqlalchemy as sa
 
 from desk import applicant_records as desk_records
+from desk.insights.conversations import Event, summarise
+from desk.insights.figures import FEWER_THAN_5, BadRange, Range, figures
+from desk.insights.rollup import LOCK_KEY, Rollup
+from desk.insights.settings import InsightsSettings
 from desk.settings import OfficeHoursSettings
 from desk.storage import Store, make_engine, migrate
-from insights.conversations import Event, summarise
-from insights.figures import FEWER_THAN_5, BadRange, Range, figures
-from insights.rollup import LOCK_KEY, Rollup
-from insights.settings import InsightsSettings
 from privacy import tracker_events
 from scripts.stack import ROOT, quiet_env
 from tests.insights_support import (
@@ -262,7 +262,7 @@ def test_the_command_line_roll_up(rollup: Rollup) -> None:
     # A long retention keeps the fixture's November days open today.
     env = {**quiet_env(), "DESK_DATABASE_URL": url, "TRACKER_DB_URL": url, "RETENTION_DAYS": "400"}
     done = subprocess.run(
-        [sys.executable, "-m", "insights", "rollup"],
+        [sys.executable, "-m", "desk.insights", "rollup"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -270,7 +270,7 @@ def test_the_command_line_roll_up(rollup: Rollup) -> None:
     assert SECRET_SENDER not in done.stdout + done.stderr
     broken = {**env, "TRACKER_DB_URL": "postgresql://nobody:secret@127.0.0.1:1/none"}
     failed = subprocess.run(
-        [sys.executable, "-m", "insights", "rollup"],
+        [sys.executable, "-m", "desk.insights", "rollup"],
         cwd=ROOT, env=broken, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert failed.returncode == 1

@@ -18,11 +18,11 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from desk.insights import store
+from desk.insights.rollup import Rollup
+from desk.insights.settings import InsightsSettings
 from desk.settings import OfficeHoursSettings
 from desk.storage import make_engine
-from insights import store
-from insights.rollup import Rollup
-from insights.settings import InsightsSettings
 from scripts.stack import Stack
 from tests.conftest import rest_id, say
 from tests.desk_support import desk_cli

@@ -14,7 +14,7 @@ from typing import Any, Dict, List
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from insights import store
+from desk.insights import store
 
 FEWER_THAN_5 = "fewer than 5"
 SMALLEST_GROUP = 5

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, List, Sequence
 
-from insights.figures import FEWER_THAN_5
+from desk.insights.figures import FEWER_THAN_5
 
 WIDTH, HEIGHT = 640, 220
 LEFT, BOTTOM, TOP = 40, 30, 10

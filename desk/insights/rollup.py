@@ -1,7 +1,7 @@
 """The incremental roll-up: new events and desk handoffs into anonymous daily figures.
 
 Reads the tracker store's `events` table and the desk's handoff tables read-only; writes only
-the insights tables (insights/store.py). Each run:
+the insights tables (desk/insights/store.py). Each run:
 
 1. every applicant with an event newer than the last run (less a look-back, so a transaction
    that committed late is not missed) has all their stored conversations summarised again,
@@ -25,13 +25,13 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from desk.insights import store
+from desk.insights.conversations import Event, local_day, summarise
+from desk.insights.settings import InsightsSettings
 from desk.office_hours import OfficeHours
 from desk.storage import handoffs as desk_handoffs
 from desk.storage import make_engine
 from desk.storage import messages as desk_messages
-from insights import store
-from insights.conversations import Event, local_day, summarise
-from insights.settings import InsightsSettings
 
 logger = logging.getLogger(__name__)
 SENDER_BATCH = 500

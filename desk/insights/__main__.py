@@ -1,4 +1,4 @@
-"""`python -m insights rollup [--every SECONDS]`: update the Insights figures (cron-safe).
+"""`python -m desk.insights rollup [--every SECONDS]`: update the Insights figures (cron-safe).
 
 Reads the tracker store (TRACKER_DB_URL, else the one endpoints.yml names) and the desk's
 database (DESK_DATABASE_URL) read-only; writes the insights tables (INSIGHTS_DATABASE_URL,
@@ -14,12 +14,12 @@ import sys
 import time
 from typing import List
 
-from insights.rollup import Rollup
-from insights.settings import InsightsSettings
+from desk.insights.rollup import Rollup
+from desk.insights.settings import InsightsSettings
 
 
 def main(argv: List[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m insights", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m desk.insights", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     rollup = commands.add_parser("rollup", help="roll up new events and handoffs")
     rollup.add_argument("--every", type=float, default=0, help="repeat every N seconds")

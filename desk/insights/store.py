@@ -16,7 +16,7 @@ from typing import Dict, Iterable, List
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from insights.conversations import Conversation
+from desk.insights.conversations import Conversation
 
 metadata = sa.MetaData()
 
