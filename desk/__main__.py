@@ -33,6 +33,14 @@ def _password(name: str) -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
+def _purge() -> int:
+    """Before any migration: a database that does not answer is a one-line failure, not a
+    traceback, and a desk whose tables do not exist yet has nothing to purge."""
+    status, summary = purge(time.time())
+    print(summary, file=sys.stderr if status else sys.stdout)
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m desk", description="The recruiter desk.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -52,11 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("purge", help="delete records older than RETENTION_DAYS (cron-safe)")
     args = parser.parse_args(argv)
     if args.command == "purge":
-        # Before migrating: a database that does not answer is a one-line failure, not a
-        # traceback; a desk whose tables do not exist yet has nothing to purge.
-        status, summary = purge(time.time())
-        print(summary, file=sys.stderr if status else sys.stdout)
-        return status
+        return _purge()
 
     url = database_url()
     migrate(url)
