@@ -226,6 +226,6 @@ async def test_an_unreadable_schedule_still_gets_an_answer(
 
 
 def test_the_shipped_schedule_loads(tmp_path):
-    from actions.qa_schedule import load_schedule
+    from contracts.qa_schedule import load_schedule
 
     assert isinstance(load_schedule(Settings.from_env().qa_events_file), list)

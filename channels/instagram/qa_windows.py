@@ -21,6 +21,8 @@ from typing import Any, List, Tuple
 
 import yaml
 
+from contracts.qa_schedule import QaEvent, parse_events
+
 logger = logging.getLogger(__name__)
 
 LEAD_SECONDS = 30 * 60
@@ -42,33 +44,15 @@ class QaWindow:
 
 
 def windows(document: Any, default_minutes: int) -> List[QaWindow]:
-    """Every event's window; an entry without a usable ``starts`` (or a bad ``ends``) is
-    skipped, as the action server skips it."""
-    entries = document.get("events") if isinstance(document, dict) else None
-    found = []
-    for number, entry in enumerate(entries or [], 1):
-        try:
-            found.append(_window(entry, default_minutes))
-        except (KeyError, TypeError, ValueError) as error:
-            logger.warning("instagram.qa_schedule.event_skipped number=%d reason=%s", number, error)
-    return found
+    """Every event's window (contracts/qa_schedule.py reads the events, skipping bad ones as
+    the action server does)."""
+    return [window_of(event, default_minutes) for event in parse_events(document)]
 
 
-def _window(entry: Any, default_minutes: int) -> QaWindow:
-    starts = _moment(entry["starts"], "starts")
-    ends = entry.get("ends")
-    closes = _moment(ends, "ends") if ends else starts + timedelta(minutes=default_minutes)
-    if closes <= starts:
-        raise ValueError("'ends' must be after 'starts'")
-    return QaWindow(starts=starts, opens=starts - timedelta(seconds=LEAD_SECONDS), closes=closes)
-
-
-def _moment(value: Any, name: str) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        raise ValueError(f"'{name}' needs a date, time and UTC offset")
-    return value
+def window_of(event: QaEvent, default_minutes: int) -> QaWindow:
+    closes = event.ends or event.starts + timedelta(minutes=default_minutes)
+    opens = event.starts - timedelta(seconds=LEAD_SECONDS)
+    return QaWindow(starts=event.starts, opens=opens, closes=closes)
 
 
 class QaSchedule:
