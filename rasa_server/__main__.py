@@ -75,19 +75,21 @@ def rasa_arguments(argv: List[str], environ: Mapping[str, str]) -> List[str]:
     if argv[:1] != ["run"] or argv[1:2] == ["actions"]:
         return argv
     for flag in ("--jwt-secret", "--auth-token"):
-        if flag in argv:
+        if any(arg == flag or arg.startswith(f"{flag}=") for arg in argv):
             raise SystemExit(
                 f"{flag} would show the secret to every user of this machine (`ps`): "
                 f"give it in {JWT_VARIABLE if flag == '--jwt-secret' else TOKEN_VARIABLE}."
             )
+    # `--flag=value`: a generated secret may begin with "-", which argparse would otherwise
+    # take for a flag of its own ("--jwt-secret: expected one argument").
     secret = environ.get(JWT_VARIABLE, "")
     if secret:
-        argv = [*argv, "--jwt-secret", secret]
+        argv = [*argv, f"--jwt-secret={secret}"]
         if "--jwt-method" not in argv:
             argv += ["--jwt-method", "HS256"]
     token = environ.get(TOKEN_VARIABLE, "")
     if token:
-        argv = [*argv, "--auth-token", token]
+        argv = [*argv, f"--auth-token={token}"]
     return argv
 
 

@@ -9,6 +9,7 @@ from typing import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiohttp import web
+from rasa.__main__ import create_argument_parser
 from rasa.core.actions import action as rasa_actions
 from rasa.core.actions import forms as rasa_forms
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
@@ -167,7 +168,7 @@ def test_the_action_timeout_defaults_to_20_seconds() -> None:
 def test_the_jwt_secret_comes_from_the_environment_not_the_command_line() -> None:
     run_args = ["run", "--enable-api", "--port", "5005"]
     assert rasa_arguments(run_args, {"RASA_JWT_SECRET": "s"}) == [
-        *run_args, "--jwt-secret", "s", "--jwt-method", "HS256",
+        *run_args, "--jwt-secret=s", "--jwt-method", "HS256",
     ]  # fmt: skip
     assert rasa_arguments(run_args, {}) == run_args
     assert rasa_arguments(["shell"], {"RASA_JWT_SECRET": "s"}) == ["shell"]
@@ -175,10 +176,20 @@ def test_the_jwt_secret_comes_from_the_environment_not_the_command_line() -> Non
 
 def test_the_api_token_comes_from_the_environment_not_the_command_line() -> None:
     run_args = ["run", "--enable-api", "--port", "5005"]
-    assert rasa_arguments(run_args, {"RASA_TOKEN": "t"}) == [*run_args, "--auth-token", "t"]
+    assert rasa_arguments(run_args, {"RASA_TOKEN": "t"}) == [*run_args, "--auth-token=t"]
     for flag in ("--auth-token", "--jwt-secret"):
-        with pytest.raises(SystemExit, match="RASA_"):
-            rasa_arguments([*run_args, flag, "on-the-command-line"], {})
+        for given in ([flag, "on-the-command-line"], [f"{flag}=on-the-command-line"]):
+            with pytest.raises(SystemExit, match="RASA_"):
+                rasa_arguments([*run_args, *given], {})
+
+
+def test_secrets_that_begin_with_a_dash_reach_rasa_whole() -> None:
+    """token_urlsafe() begins with "-" one time in 64: Rasa's own parser must still read it
+    as the value (a CI run once failed with "--jwt-secret: expected one argument")."""
+    run_args = ["run", "--enable-api", "--port", "5005"]
+    environ = {"RASA_JWT_SECRET": "-secret-with-a-dash", "RASA_TOKEN": "-token"}
+    parsed = create_argument_parser().parse_args(rasa_arguments(run_args, environ))
+    assert (parsed.jwt_secret, parsed.auth_token) == ("-secret-with-a-dash", "-token")
 
 
 def test_a_server_without_the_ops_channel_does_not_start(tmp_path: Path) -> None:
