@@ -17,6 +17,8 @@ from typing import Any, Callable, Dict, List
 
 from aiohttp import web
 
+from tests.support.threaded_server import ThreadedAiohttpServer
+
 
 @dataclass
 class DeskCall:
@@ -27,7 +29,7 @@ class DeskCall:
 
 
 @dataclass
-class DeskStandIn:
+class DeskStandIn(ThreadedAiohttpServer):
     service_token: str
     calls: List[DeskCall] = field(default_factory=list)
     port: int = 0
@@ -65,45 +67,10 @@ class DeskStandIn:
                 self._changed.wait(min(remaining, 0.5))
         return True
 
-    def start(self) -> DeskStandIn:
-        ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, args=(ready,), daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("desk stand-in did not start")
-        return self
-
-    def stop(self) -> None:
-        if self._loop is None or self._thread is None:
-            return
-        loop = self._loop
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        self._thread.join(10)
-        self._loop = None
-
-    def __enter__(self) -> DeskStandIn:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
-    def _serve(self, ready: threading.Event) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
+    def make_app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/api/live-questions", self._live_question)
-        self._runner = web.AppRunner(app, access_log=None)
-        loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        loop.run_until_complete(site.start())
-        sockets = getattr(site._server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1]
-        ready.set()
-        loop.run_forever()
-        loop.close()
+        return app
 
     async def _live_question(self, request: web.Request) -> web.Response:
         try:

@@ -24,6 +24,8 @@ from typing import Any, Callable, Deque, Dict, List, Tuple
 
 from aiohttp import web
 
+from tests.support.threaded_server import ThreadedAiohttpServer
+
 MAX_TEXT_BYTES = 1000
 MAX_QUICK_REPLIES = 13
 MAX_TITLE_CHARS = 20
@@ -93,7 +95,7 @@ def graph_error(
 
 
 @dataclass
-class GraphApiStandIn:
+class GraphApiStandIn(ThreadedAiohttpServer):
     access_token: str
     version: str = "v25.0"
     requests: List[Recorded] = field(default_factory=list)
@@ -182,46 +184,10 @@ class GraphApiStandIn:
 
     # --- lifecycle ---------------------------------------------------------------------
 
-    def start(self) -> GraphApiStandIn:
-        ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, args=(ready,), daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("Graph API stand-in did not start")
-        return self
-
-    def stop(self) -> None:
-        if self._loop is None or self._thread is None:
-            return
-        loop = self._loop
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        self._thread.join(10)
-        self._loop = None
-
-    def __enter__(self) -> GraphApiStandIn:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
-    def _serve(self, ready: threading.Event) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
+    def make_app(self) -> web.Application:
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        loop.run_until_complete(site.start())
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1]
-        ready.set()
-        loop.run_forever()
-        loop.close()
+        return app
 
     # --- the API -----------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from aiohttp import web
 
 from desk.storage import migrate
 from scripts.stack import Stack, free_port
+from tests.support.threaded_server import ThreadedAiohttpServer
 
 SERVICE_TOKEN = "live-qa-service-token"
 PRIVATE_REPLIES = "/webhooks/instagram/private_replies"
@@ -29,7 +30,7 @@ MAX_REPLIES = 100
 
 
 @dataclass
-class ChannelStandIn:
+class ChannelStandIn(ThreadedAiohttpServer):
     token: str = SERVICE_TOKEN
     calls: List[List[Dict[str, str]]] = field(default_factory=list)
     refused: int = 0  # requests without the right token, or too big
@@ -69,38 +70,10 @@ class ChannelStandIn:
             results.append({"comment_id": comment_id, "status": status})
         return web.json_response({"results": results})
 
-    def start(self) -> ChannelStandIn:
-        ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, args=(ready,), daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("the channel stand-in did not start")
-        return self
-
-    def _serve(self, ready: threading.Event) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
+    def make_app(self) -> web.Application:
         app = web.Application()
         app.router.add_post(PRIVATE_REPLIES, self._private_replies)
-        self._runner = web.AppRunner(app, access_log=None)
-        loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        loop.run_until_complete(site.start())
-        sockets = getattr(site._server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1]
-        ready.set()
-        loop.run_forever()
-        loop.close()
-
-    def stop(self) -> None:
-        if self._loop is None or self._thread is None:
-            return
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop = None
+        return app
 
 
 @contextmanager
