@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
+from desk.settings import database_url
 from desk.training_inbox import collect
 from training.grouping import DEFAULT_SIMILARITY
 from training.inbox_groups import Inbox, InboxItem, InboxQuery
@@ -98,7 +99,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, now: Callable[[], float] = time.time) -> int:
     args = parser().parse_args(argv)
-    settings = InboxSettings.from_env()
+    settings = InboxSettings.from_env(database_url())
     since_days = settings.since_days if args.since is None else (args.since or None)
     if args.limit is not None and args.limit < 1:
         print("--limit must be at least 1", file=sys.stderr)

@@ -22,6 +22,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from desk.service import NotFound
+from desk.settings import database_url
 from desk.training_inbox import collect
 from desk.training_store import (
     DECISIONS,
@@ -54,7 +55,7 @@ _request: contextvars.ContextVar[Request | None] = contextvars.ContextVar(
 
 def register(app: Sanic, web: DeskWeb) -> None:
     """Add the Training page, its form and the flag button's route to the desk."""
-    pages = TrainingPages(web, InboxSettings.from_env())
+    pages = TrainingPages(web, InboxSettings.from_env(database_url()))
 
     @app.middleware("request")
     async def remember_request(request: Request) -> None:

@@ -14,8 +14,6 @@ from training.tracker_events import DEFAULT_PAGE_SIZE
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SINCE_DAYS = 30.0
-# The desk's database when DESK_DATABASE_URL is unset, as the desk reads it (desk/settings.py).
-DEFAULT_DESK_DB = f"sqlite:///{ROOT / 'var' / 'tracker.db'}"
 
 
 @dataclass(frozen=True)
@@ -32,13 +30,12 @@ class InboxSettings:
     data_dir: Path = ROOT / "data"
 
     @classmethod
-    def from_env(cls) -> InboxSettings:
+    def from_env(cls, desk_url: str) -> InboxSettings:
+        """`desk_url`: the desk's database, as the desk reads it (its decisions and flags)."""
         since = float(os.environ.get("INBOX_SINCE_DAYS", DEFAULT_SINCE_DAYS))
         return cls(
             tracker_url=tracker_database_url(),
-            # The desk's database, as the desk reads it (desk/settings.py database_url).
-            desk_url=os.environ.get("DESK_DATABASE_URL")
-            or f"sqlite:///{ROOT / 'var' / 'tracker.db'}",
+            desk_url=desk_url,
             since_days=since if since > 0 else None,
             confidence=float(os.environ.get("INBOX_CONFIDENCE", DEFAULT_CONFIDENCE)),
             similarity=float(os.environ.get("INBOX_SIMILARITY", DEFAULT_SIMILARITY)),
