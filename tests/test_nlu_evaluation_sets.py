@@ -22,12 +22,12 @@ HELDOUT, OTHER_WORDS, OFF_TOPIC = (
 )
 # (set, measure) -> (bound, which), a little on the safe side of the measured figures.
 GATES = {
-    (HELDOUT, "topic_accuracy"): (0.88, "at least"),  # measured 89.9%
+    (HELDOUT, "topic_accuracy"): (0.905, "at least"),  # measured 92.1%
     (HELDOUT, "did_you_mean"): (0.04, "at most"),  # 1.8%
-    (HELDOUT, "confident_wrong"): (0.02, "at most"),  # 0.6%
-    (OTHER_WORDS, "topic_accuracy"): (0.77, "at least"),  # 82.3%
+    (HELDOUT, "confident_wrong"): (0.015, "at most"),  # 0.2%
+    (OTHER_WORDS, "topic_accuracy"): (0.86, "at least"),  # 89.2%
     (OTHER_WORDS, "confident_wrong"): (0.03, "at most"),  # 1.3%
-    (OFF_TOPIC, "off_topic_answered"): (0.045, "at most"),  # 3.1%
+    (OFF_TOPIC, "off_topic_answered"): (0.022, "at most"),  # 1.3%
 }
 
 
@@ -46,7 +46,7 @@ def test_gate(reports, name, measure):
     bound, which = GATES[(name, measure)]
     ok = value >= bound if which == "at least" else value <= bound
     assert ok, (
-        f"{name}: {measure.replace('_', ' ')} {value:.1%}, should be {which} {bound:.0%}\n"
+        f"{name}: {measure.replace('_', ' ')} {value:.1%}, should be {which} {bound:.1%}\n"
         + misses(reports[name])
     )
 
