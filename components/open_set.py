@@ -10,6 +10,8 @@ believe scores high, a label only one believes scores at most about half.
 - If off-topic is the most likely label by ``off_topic_margin``, the message is
   ``out_of_scope`` (the assistant says what it covers; it does not ask to rephrase); if a
   topic is close behind, "did you mean" offers the topics.
+- If a topic is the most likely label but off-topic is within ``off_topic_doubt`` of it,
+  the gate is unsure: "did you mean" offers the topics instead of answering one.
 - If the best label is not clearly ahead (below ``min_confidence`` or within ``min_margin``
   of the next), the message becomes ``nlu_fallback`` with ``topic_candidates``: the
   dialogue asks "did you mean ...?" with those topics.
@@ -55,10 +57,15 @@ SMALL_TALK = frozenset({"greet", "goodbye", "thank", "affirm", "deny"})
 NOT_CANDIDATES = SMALL_TALK | {OFF_TOPIC}
 
 
-def blended(classifiers: Dict[str, float], linear: Dict[str, float]) -> List[Tuple[str, float]]:
-    """Both opinions averaged, best first."""
+def blended(
+    classifiers: Dict[str, float], linear: Dict[str, float], linear_weight: float = 0.5
+) -> List[Tuple[str, float]]:
+    """Both opinions averaged (the linear model's with `linear_weight`), best first."""
     labels = set(classifiers) | set(linear)
-    scores = {k: (classifiers.get(k, 0.0) + linear.get(k, 0.0)) / 2 for k in labels}
+    scores = {
+        k: (1 - linear_weight) * classifiers.get(k, 0.0) + linear_weight * linear.get(k, 0.0)
+        for k in labels
+    }
     return sorted(scores.items(), key=lambda item: item[1], reverse=True)
 
 
@@ -72,6 +79,8 @@ class OpenSetDecision(LearnedJsonComponent):
             "min_confidence": 0.15,
             "min_margin": 0.02,
             "off_topic_margin": 0.05,
+            "off_topic_doubt": 0.0,
+            "linear_weight": 0.5,
             "min_candidate": 0.05,
             "known_words": 0.5,
         }
@@ -96,7 +105,7 @@ class OpenSetDecision(LearnedJsonComponent):
         known = message.get(KNOWN_WORDS)
         if intent == NOT_UNDERSTOOD and (known is None or known < self._setting("known_words")):
             return  # not understood (made-up words, a language never taught): rephrase
-        ranked = blended(label_distribution(message), linear)
+        ranked = blended(label_distribution(message), linear, self._setting("linear_weight"))
         best, confidence = ranked[0]
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
         if best in SAFETY_INTENTS:
@@ -111,6 +120,9 @@ class OpenSetDecision(LearnedJsonComponent):
                 self._ask(message, ranked, OFF_TOPIC)
             else:
                 set_intent(message, OFF_TOPIC, confidence)
+        elif confidence - dict(ranked).get(OFF_TOPIC, 0.0) < self._setting("off_topic_doubt"):
+            # A topic ahead of off-topic by a hair: offer it rather than answer it.
+            self._ask(message, ranked, OFF_TOPIC)
         elif confidence < self._setting("min_confidence") or (
             confidence - runner_up < self._setting("min_margin")
         ):

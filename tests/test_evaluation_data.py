@@ -28,6 +28,9 @@ DATA = ROOT / "evaluation" / "data"
 OFF_TOPIC_DIR = DATA / "off_topic"
 OTHER_WORDS = DATA / "other_words.tsv"
 TRAINING_NLU = ROOT / "data" / "nlu"
+# The development set (tuning/README.md): read by trainers, but never trained on either.
+TUNING_OFF_TOPIC = ROOT / "tuning" / "off_topic.txt"
+TUNING_CAREERS = ROOT / "tuning" / "careers.tsv"
 
 MIN_OFF_TOPIC = 1500
 MIN_DOMAINS = 25
@@ -140,3 +143,18 @@ def test_no_evaluation_sentence_is_in_the_training_data() -> None:
     texts = [text for _, text in off_topic_lines()] + [r["question"] for r in other_words_rows()]
     leaked = [text for text in texts if normalise(text) in training]
     assert not leaked, f"evaluation sentences found in data/nlu/: {leaked}"
+
+
+def tuning_lines() -> List[str]:
+    off_topic = TUNING_OFF_TOPIC.read_text(encoding="utf-8").splitlines()
+    careers = [line.split("\t", 1)[1] for line in TUNING_CAREERS.read_text("utf-8").splitlines()]
+    return [line for line in off_topic + careers if line.strip()]
+
+
+def test_the_development_set_is_labelled_and_never_trained_on() -> None:
+    rows = [line.split("\t") for line in TUNING_CAREERS.read_text("utf-8").splitlines()]
+    labels = {f"faq/{topic}" for topic in FAQ_TOPICS + PUBLIC_TOPICS}
+    assert rows and not [row for row in rows if len(row) != 2 or row[0] not in labels]
+    training = training_examples()
+    leaked = [text for text in tuning_lines() if normalise(text) in training]
+    assert not leaked, f"development-set sentences found in data/nlu/: {leaked}"

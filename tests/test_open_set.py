@@ -86,12 +86,16 @@ def tokenized_message(text: str) -> List[Message]:
     return messages
 
 
-@pytest.fixture
-def decision(tmp_path) -> OpenSetDecision:
+def trained_decision(tmp_path, **settings: float) -> OpenSetDecision:
     storage, resource = LocalModelStorage(tmp_path), Resource("open_set")
-    config = OpenSetDecision.get_default_config()
+    config = {**OpenSetDecision.get_default_config(), **settings}
     OpenSetDecision.create(config, storage, resource, CONTEXT).train(training_data())
     return OpenSetDecision.load(config, storage, resource, CONTEXT)
+
+
+@pytest.fixture
+def decision(tmp_path) -> OpenSetDecision:
+    return trained_decision(tmp_path)
 
 
 def parsed(
@@ -219,3 +223,25 @@ def test_a_thumbs_up_can_still_be_small_talk(decision):
     message = parsed({"affirm": 0.9}, {}, {"affirm": 0.8})
     message.set(TEXT, "👍")
     assert decide(decision, message).get(INTENT)["name"] == "affirm"
+
+
+def test_a_topic_barely_ahead_of_off_topic_is_offered_not_answered(tmp_path):
+    # "is there an age limit for student finance": DIET says the age rule, the linear model
+    # off-topic; blended, the age rule is 0.525 and off-topic 0.4
+    def message() -> Message:
+        linear = {"out_of_scope": 0.8, "faq/eligibility_age": 0.1}
+        return parsed({"faq": 0.95}, {"faq/eligibility_age": 0.9}, linear)
+
+    assert decide(trained_decision(tmp_path), message()).get(INTENT)["name"] == "faq"
+    unsure = decide(trained_decision(tmp_path, off_topic_doubt=0.2), message())
+    assert unsure.get(INTENT)["name"] == "nlu_fallback"
+    assert unsure.get(TOPIC_CANDIDATES) == ["faq/eligibility_age"]
+
+
+def test_the_linear_weight_decides_whose_opinion_counts_more(tmp_path):
+    def decided(weight: float) -> str:
+        message = parsed({"faq": 1.0}, {"faq/eligibility_age": 1.0}, {"out_of_scope": 0.9})
+        return decide(trained_decision(tmp_path, linear_weight=weight), message).get(INTENT)["name"]
+
+    assert decided(0.4) == "faq"
+    assert decided(0.6) == "out_of_scope"
