@@ -21,11 +21,11 @@ from typing import Any, Dict, List
 from rasa.core.agent import Agent
 from rasa.utils.log_utils import configure_structlog
 
+from components.open_set import OpenSetDecision
 from evaluation.scoring import SetReport, score
 from evaluation.sets import OFF_TOPIC, ROOT, Example
 
 TUNING_DIR = ROOT / "tuning"
-OPEN_SET = "OpenSetDecision"
 
 
 def off_topic(path: Path = TUNING_DIR / "off_topic.txt") -> List[Example]:
@@ -50,12 +50,12 @@ def open_set_config(agent: Agent) -> Dict[str, Any]:
     A tuning tool only: it reaches into the graph runner's nodes (Rasa 3.6's DaskGraphRunner),
     which no part of the assistant does.
     """
-    nodes = agent.processor.graph_runner._instantiated_nodes
+    nodes = getattr(agent.processor.graph_runner, "_instantiated_nodes", {})
     for node in nodes.values():
-        component = node._component
-        if type(component).__name__ == OPEN_SET:
+        component = getattr(node, "_component", None)
+        if isinstance(component, OpenSetDecision):
             return component._config
-    raise SystemExit(f"no {OPEN_SET} in this model's pipeline")
+    raise SystemExit("no OpenSetDecision in this model's pipeline (or not Rasa 3.6's graph)")
 
 
 def parse_settings(text: str) -> Dict[str, float]:
