@@ -23,14 +23,12 @@ from tests.taxonomy import (
     intents_in_document,
     topics_in_document,
 )
+from training import tuning
 
 DATA = ROOT / "evaluation" / "data"
 OFF_TOPIC_DIR = DATA / "off_topic"
 OTHER_WORDS = DATA / "other_words.tsv"
 TRAINING_NLU = ROOT / "data" / "nlu"
-# The development set (tuning/README.md): read by trainers, but never trained on either.
-TUNING_OFF_TOPIC = ROOT / "tuning" / "off_topic.txt"
-TUNING_CAREERS = ROOT / "tuning" / "careers.tsv"
 
 MIN_OFF_TOPIC = 1500
 MIN_DOMAINS = 25
@@ -145,16 +143,12 @@ def test_no_evaluation_sentence_is_in_the_training_data() -> None:
     assert not leaked, f"evaluation sentences found in data/nlu/: {leaked}"
 
 
-def tuning_lines() -> List[str]:
-    off_topic = TUNING_OFF_TOPIC.read_text(encoding="utf-8").splitlines()
-    careers = [line.split("\t", 1)[1] for line in TUNING_CAREERS.read_text("utf-8").splitlines()]
-    return [line for line in off_topic + careers if line.strip()]
-
-
 def test_the_development_set_is_labelled_and_never_trained_on() -> None:
-    rows = [line.split("\t") for line in TUNING_CAREERS.read_text("utf-8").splitlines()]
+    # The tuning tool's own readers (training/tuning.py): a row without a topic and a question
+    # fails there.
+    questions, everyday = tuning.careers(), tuning.off_topic()
     labels = {f"faq/{topic}" for topic in FAQ_TOPICS + PUBLIC_TOPICS}
-    assert rows and not [row for row in rows if len(row) != 2 or row[0] not in labels]
+    assert questions and not [q for q in questions if q.expected not in labels]
     training = training_examples()
-    leaked = [text for text in tuning_lines() if normalise(text) in training]
+    leaked = [e.text for e in questions + everyday if normalise(e.text) in training]
     assert not leaked, f"development-set sentences found in data/nlu/: {leaked}"
