@@ -146,9 +146,20 @@ def test_no_evaluation_sentence_is_in_the_training_data() -> None:
 def test_the_development_set_is_labelled_and_never_trained_on() -> None:
     # The tuning tool's own readers (training/tuning.py): a row without a topic and a question
     # fails there.
-    questions, everyday = tuning.careers(), tuning.off_topic()
+    questions, quoted, everyday = tuning.careers(), tuning.quoted(), tuning.off_topic()
     labels = {f"faq/{topic}" for topic in FAQ_TOPICS + PUBLIC_TOPICS}
     assert questions and not [q for q in questions if q.expected not in labels]
+    assert quoted and not [q for q in quoted if q.expected not in known_labels()]
+    assert not [q for q in quoted if not q.source.startswith("https://")]
     training = training_examples()
-    leaked = [e.text for e in questions + everyday if normalise(e.text) in training]
+    leaked = [e.text for e in questions + quoted + everyday if normalise(e.text) in training]
     assert not leaked, f"development-set sentences found in data/nlu/: {leaked}"
+
+
+def test_the_development_set_shares_no_sentence_with_the_evaluation_sets() -> None:
+    # Quoted questions for both came from the same kind of public pages; one that is in both
+    # would let tuning see an evaluation question.
+    evaluation = {normalise(text) for _, text in off_topic_lines()}
+    evaluation |= {normalise(row["question"]) for row in other_words_rows()}
+    shared = [e.text for e in tuning.development_set() if normalise(e.text) in evaluation]
+    assert not shared, f"in both the development and the evaluation sets: {shared}"

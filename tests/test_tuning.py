@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from training.tuning import careers, development_set, off_topic, parse_settings
+from evaluation.scoring import Scored, SetReport
+from evaluation.sets import Example
+from training.tuning import careers, development_set, off_topic, parse_settings, quoted, summary
 
 
 def test_settings_to_try_are_read_as_numbers() -> None:
@@ -13,9 +15,21 @@ def test_settings_to_try_are_read_as_numbers() -> None:
     assert parse_settings("") == {}
 
 
-def test_the_development_set_has_both_kinds_of_message() -> None:
-    questions, everyday = careers(), off_topic()
-    assert len(questions) >= 250 and len(everyday) >= 600
+def test_the_development_set_has_all_three_parts() -> None:
+    questions, sourced, everyday = careers(), quoted(), off_topic()
+    assert len(questions) >= 250 and len(sourced) >= 60 and len(everyday) >= 600
     assert all(example.expected.startswith("faq/") for example in questions)
+    assert all(example.source.startswith("https://") for example in sourced)
     assert {example.expected for example in everyday} == {"out_of_scope"}
-    assert len(development_set()) == len(questions) + len(everyday)
+    assert len(development_set()) == len(questions) + len(sourced) + len(everyday)
+
+
+def test_a_part_reports_only_the_figures_that_apply_to_it() -> None:
+    right = Scored(
+        Example("mi6 jobs", "faq/public_other_careers", "x"), "faq/public_other_careers", 0.9
+    )
+    answered = Scored(Example("best pizza", "out_of_scope", "x"), "faq/life_salary", 0.5)
+    assert summary("careers", SetReport("c", [right])) == (
+        "careers (1): careers right 100.0%, did you mean 0.0%, confident-wrong 0.0%"
+    )
+    assert summary("off", SetReport("o", [answered])) == "off (1): off-topic answered 100.0%"
