@@ -36,8 +36,7 @@ from components.learned_json import LearnedJsonComponent
 from components.open_set import TOPIC_CANDIDATES
 from components.topic_labels import (
     NOT_UNDERSTOOD,
-    RESPONSE_SELECTOR,
-    RETRIEVAL_INTENT,
+    current_label,
     responses_by_topic,
     select_topic,
 )
@@ -130,12 +129,3 @@ class OtherEmployerRouter(LearnedJsonComponent):
         if label in ONLY_WHEN_JOINING or OWN_SERVICE.search(lowered) or COMPARING.search(lowered):
             return False
         return bool(self._employers_job.search(lowered))
-
-
-def current_label(message: Message) -> str:
-    """The message's answer so far: ``faq/<topic>``, or the intent's name."""
-    intent = (message.get(INTENT) or {}).get("name") or ""
-    if intent != RETRIEVAL_INTENT:
-        return intent
-    selector = (message.get(RESPONSE_SELECTOR) or {}).get(RETRIEVAL_INTENT) or {}
-    return (selector.get("response") or {}).get("intent_response_key") or intent

@@ -25,6 +25,15 @@ def is_topic(label: str) -> bool:
     return label.startswith(TOPIC_PREFIX)
 
 
+def current_label(message: Message) -> str:
+    """The message's answer so far: ``faq/<topic>``, or the intent's name."""
+    intent = (message.get(INTENT) or {}).get("name") or ""
+    if intent != RETRIEVAL_INTENT:
+        return intent
+    selector = (message.get(RESPONSE_SELECTOR) or {}).get(RETRIEVAL_INTENT) or {}
+    return (selector.get("response") or {}).get("intent_response_key") or intent
+
+
 def set_intent(message: Message, name: str, confidence: float = 1.0) -> None:
     """Make ``name`` the message's intent, alone in the ranking."""
     intent = {"name": name, "confidence": confidence}
