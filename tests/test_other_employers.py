@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict
-
 import pytest
-import yaml
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
@@ -15,16 +12,9 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.other_employers import OtherEmployerRouter
 from components.topic_labels import select_topic, set_intent
-from tests.taxonomy import ROOT
+from tests.support.shipped_config import shipped_config
 
 OTHER_CAREERS = [{"text": "Other employers' careers answer"}]
-NAME = "components.other_employers.OtherEmployerRouter"
-
-
-def shipped_config() -> Dict[str, Any]:
-    pipeline = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
-    [step] = [step for step in pipeline if step["name"] == NAME]
-    return {**OtherEmployerRouter.get_default_config(), **step}
 
 
 @pytest.fixture
@@ -32,7 +22,7 @@ def router(tmp_path) -> OtherEmployerRouter:
     storage = LocalModelStorage(tmp_path)
     resource = Resource("other_employers")
     context = ExecutionContext(graph_schema=None, model_id="test")
-    config = shipped_config()
+    config = shipped_config(OtherEmployerRouter)
     component = OtherEmployerRouter.create(config, storage, resource, context)
     responses = {"utter_faq/public_other_careers": OTHER_CAREERS, "utter_faq/life_salary": []}
     component.train(TrainingData(responses=responses))
@@ -117,7 +107,9 @@ def test_a_did_you_mean_becomes_an_answer(router):
 def test_with_no_signpost_trained_nothing_moves(tmp_path):
     storage, resource = LocalModelStorage(tmp_path), Resource("other_employers")
     context = ExecutionContext(graph_schema=None, model_id="test")
-    component = OtherEmployerRouter.create(shipped_config(), storage, resource, context)
+    component = OtherEmployerRouter.create(
+        shipped_config(OtherEmployerRouter), storage, resource, context
+    )
     component.train(TrainingData(responses={}))
     [message] = component.process([answered("mi6 salary", "faq/life_salary")])
     assert label_of(message) == "faq/life_salary"

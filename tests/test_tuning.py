@@ -4,7 +4,34 @@ from __future__ import annotations
 
 from evaluation.scoring import Scored, SetReport
 from evaluation.sets import Example
-from training.tuning import careers, development_set, off_topic, parse_settings, quoted, summary
+from training.tuning import (
+    careers,
+    development_set,
+    off_topic,
+    parse_settings,
+    quoted,
+    summary,
+    training_fold,
+)
+
+# What `rasa data split nlu` writes: topics, intents and the generated background together.
+FOLD = """version: "3.1"
+nlu:
+- intent: faq/process_vetting
+  examples: |
+    - how deep does the vetting go
+- intent: greet
+  examples: |
+    - hiya
+- intent: out_of_scope
+  examples: |
+    - what's the weather like
+- intent: out_of_scope
+  metadata:
+    background: true
+  examples: |
+    - best pizza near me
+"""
 
 
 def test_settings_to_try_are_read_as_numbers() -> None:
@@ -33,3 +60,12 @@ def test_a_part_reports_only_the_figures_that_apply_to_it() -> None:
         "careers (1): careers right 100.0%, did you mean 0.0%, confident-wrong 0.0%"
     )
     assert summary("off", SetReport("o", [answered])) == "off (1): off-topic answered 100.0%"
+
+
+def test_a_training_fold_is_scored_without_the_generated_background(tmp_path) -> None:
+    (path := tmp_path / "test_data.yml").write_text(FOLD, encoding="utf-8")
+    assert [(example.text, example.expected) for example in training_fold(path)] == [
+        ("how deep does the vetting go", "faq/process_vetting"),
+        ("hiya", "greet"),
+        ("what's the weather like", "out_of_scope"),
+    ]
