@@ -5,27 +5,19 @@ from __future__ import annotations
 from typing import Any, Dict
 
 import pytest
-from rasa.engine.graph import ExecutionContext
-from rasa.engine.storage.local_model_storage import LocalModelStorage
-from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.faq_quick_reply import FaqQuickReplyRouter
+from tests.support.components import train_and_load
 
 VETTING = [{"text": "Vetting answer"}]
 
 
 @pytest.fixture
 def router(tmp_path) -> FaqQuickReplyRouter:
-    storage = LocalModelStorage(tmp_path)
-    resource = Resource("faq_quick_reply")
-    context = ExecutionContext(graph_schema=None, model_id="test")
-    component = FaqQuickReplyRouter.create({}, storage, resource, context)
-    component.train(
-        TrainingData(responses={"utter_faq/process_vetting": VETTING, "utter_greet": []})
-    )
-    return FaqQuickReplyRouter.load({}, storage, resource, context)
+    responses = {"utter_faq/process_vetting": VETTING, "utter_greet": []}
+    return train_and_load(FaqQuickReplyRouter, {}, tmp_path, TrainingData(responses=responses))
 
 
 def parsed(text: str) -> Message:

@@ -11,9 +11,6 @@ from typing import List
 
 import numpy as np
 import pytest
-from rasa.engine.graph import ExecutionContext
-from rasa.engine.storage.local_model_storage import LocalModelStorage
-from rasa.engine.storage.resource import Resource
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.loading import load_data
@@ -21,9 +18,8 @@ from rasa.shared.nlu.training_data.message import Message
 
 from components.linear_topics import KNOWN_WORDS, LINEAR_TOPICS, LinearTopicClassifier
 from scripts.stack import ROOT
-from tests.support.shipped_config import shipped_config
+from tests.support.components import shipped_config, train_and_load
 
-CONTEXT = ExecutionContext(graph_schema=None, model_id="test")
 ODD_TEXTS = ["zzz qqq", "vetting vetting vetting", "MI5!! 2024 ???", "مرحبا 你好 👋", "?"]
 
 
@@ -39,13 +35,11 @@ def trained(request, tmp_path_factory) -> tuple[LinearTopicClassifier, List[str]
     and without the pretrained word-piece vectors (`make vectors`)."""
     data = load_data(str(ROOT / "data" / "nlu"))
     WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process_training_data(data)
-    storage = LocalModelStorage(tmp_path_factory.mktemp("linear"))
-    resource, config = Resource("linear"), LinearTopicClassifier.get_default_config()
+    config = LinearTopicClassifier.get_default_config()
     if request.param == "vectors":
         config["vectors"] = str(ROOT / shipped_config(LinearTopicClassifier)["vectors"])
-    LinearTopicClassifier.create(config, storage, resource, CONTEXT).train(data)
-    texts = [m.get(TEXT) for m in data.intent_examples][::7] + ODD_TEXTS
-    return LinearTopicClassifier.load(config, storage, resource, CONTEXT), texts
+    linear = train_and_load(LinearTopicClassifier, config, tmp_path_factory.mktemp("linear"), data)
+    return linear, [m.get(TEXT) for m in data.intent_examples][::7] + ODD_TEXTS
 
 
 def test_one_message_gets_exactly_the_scores_of_a_batch(trained):

@@ -6,9 +6,6 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 import pytest
-from rasa.engine.graph import ExecutionContext
-from rasa.engine.storage.local_model_storage import LocalModelStorage
-from rasa.engine.storage.resource import Resource
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
@@ -16,8 +13,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.linear_topics import KNOWN_WORDS, LINEAR_TOPICS, LinearTopicClassifier
 from components.open_set import TOPIC_CANDIDATES, OpenSetDecision
+from tests.support.components import train_and_load
 
-CONTEXT = ExecutionContext(graph_schema=None, model_id="test")
 CAREERS = {
     "faq/process_vetting": ["how long does vetting take", "what happens in vetting"],
     "faq/eligibility_age": ["am i too old to apply", "can i apply at 17"],
@@ -51,10 +48,8 @@ def training_data() -> TrainingData:
 
 @pytest.fixture
 def linear(tmp_path) -> LinearTopicClassifier:
-    storage, resource = LocalModelStorage(tmp_path), Resource("linear")
     config = LinearTopicClassifier.get_default_config()
-    LinearTopicClassifier.create(config, storage, resource, CONTEXT).train(training_data())
-    return LinearTopicClassifier.load(config, storage, resource, CONTEXT)
+    return train_and_load(LinearTopicClassifier, config, tmp_path, training_data())
 
 
 def test_the_rest_of_the_pipeline_trains_without_the_background(linear):
@@ -87,10 +82,8 @@ def tokenized_message(text: str) -> List[Message]:
 
 
 def trained_decision(tmp_path, **settings: float) -> OpenSetDecision:
-    storage, resource = LocalModelStorage(tmp_path), Resource("open_set")
     config = {**OpenSetDecision.get_default_config(), **settings}
-    OpenSetDecision.create(config, storage, resource, CONTEXT).train(training_data())
-    return OpenSetDecision.load(config, storage, resource, CONTEXT)
+    return train_and_load(OpenSetDecision, config, tmp_path, training_data())
 
 
 @pytest.fixture

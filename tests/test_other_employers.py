@@ -4,29 +4,21 @@
 from __future__ import annotations
 
 import pytest
-from rasa.engine.graph import ExecutionContext
-from rasa.engine.storage.local_model_storage import LocalModelStorage
-from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.other_employers import OtherEmployerRouter
 from components.topic_labels import select_topic, set_intent
-from tests.support.shipped_config import shipped_config
+from tests.support.components import shipped_config, train_and_load
 
 OTHER_CAREERS = [{"text": "Other employers' careers answer"}]
 
 
 @pytest.fixture
 def router(tmp_path) -> OtherEmployerRouter:
-    storage = LocalModelStorage(tmp_path)
-    resource = Resource("other_employers")
-    context = ExecutionContext(graph_schema=None, model_id="test")
-    config = shipped_config(OtherEmployerRouter)
-    component = OtherEmployerRouter.create(config, storage, resource, context)
     responses = {"utter_faq/public_other_careers": OTHER_CAREERS, "utter_faq/life_salary": []}
-    component.train(TrainingData(responses=responses))
-    return OtherEmployerRouter.load(config, storage, resource, context)
+    config = shipped_config(OtherEmployerRouter)
+    return train_and_load(OtherEmployerRouter, config, tmp_path, TrainingData(responses=responses))
 
 
 def answered(text: str, label: str) -> Message:
@@ -105,11 +97,7 @@ def test_a_did_you_mean_becomes_an_answer(router):
 
 
 def test_with_no_signpost_trained_nothing_moves(tmp_path):
-    storage, resource = LocalModelStorage(tmp_path), Resource("other_employers")
-    context = ExecutionContext(graph_schema=None, model_id="test")
-    component = OtherEmployerRouter.create(
-        shipped_config(OtherEmployerRouter), storage, resource, context
-    )
-    component.train(TrainingData(responses={}))
+    config = shipped_config(OtherEmployerRouter)
+    component = train_and_load(OtherEmployerRouter, config, tmp_path, TrainingData(responses={}))
     [message] = component.process([answered("mi6 salary", "faq/life_salary")])
     assert label_of(message) == "faq/life_salary"

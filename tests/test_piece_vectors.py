@@ -13,7 +13,7 @@ from rasa.shared.nlu.training_data.loading import load_data
 from components.linear_topics import LinearTopicClassifier
 from components.piece_vectors import PieceVectors
 from scripts.stack import ROOT
-from tests.support.shipped_config import shipped_config
+from tests.support.components import shipped_config
 from word_pieces.build import check_wheel
 
 
