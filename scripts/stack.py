@@ -19,7 +19,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Dict, Iterator, List, Tuple
+from typing import IO, Dict, Iterator, List, Set, Tuple
 
 import requests
 
@@ -61,10 +61,21 @@ def action_endpoint_yaml(port: int) -> str:
     )
 
 
+# Ports `free_port` has handed out in this process.
+_HANDED_OUT: Set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port nothing listens on now, and not one this process has handed out before: the
+    OS may give two probes in a row the same port, and then two servers of one stack collide
+    (seen: Rasa and the action server both given 37735)."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def quiet_env() -> dict:
