@@ -21,8 +21,12 @@ A message the unknown-words check already took as not understood (its words are 
 careers examples) stays so unless the linear model knows at least `known_words` of them
 (everyday words from the background: the message is understood, just off-topic). One with
 no letters at all ("?", "...") is small talk or not understood, never a question answered.
-Safety intents are never decided here: the safety phrase floor and DIET's safety
-predictions pass through unchanged.
+Safety intents are never overruled here when anything stands behind them: the safety
+phrase floor (after this component) always wins, and DIET's safety prediction passes
+through unchanged when DIET gives it at least ``safety_confidence`` or both opinions
+together put it first. A guess with neither ("hello, i'm thinking about applying" was
+distress at 0.26, "i think i won your competition" report_threat at 0.19, while both
+opinions together put a topic or off-topic well ahead) is decided like any other message.
 """
 
 from __future__ import annotations
@@ -83,6 +87,7 @@ class OpenSetDecision(LearnedJsonComponent):
             "linear_weight": 0.5,
             "min_candidate": 0.05,
             "known_words": 0.5,
+            "safety_confidence": 0.5,
         }
 
     def use(self, learned: Dict[str, List[Dict[str, Any]]] | None) -> None:
@@ -100,13 +105,13 @@ class OpenSetDecision(LearnedJsonComponent):
 
     def _decide(self, message: Message, linear: Dict[str, float]) -> None:
         intent = (message.get(INTENT) or {}).get("name")
-        if intent in SAFETY_INTENTS:
-            return
         known = message.get(KNOWN_WORDS)
         if intent == NOT_UNDERSTOOD and (known is None or known < self._setting("known_words")):
             return  # not understood (made-up words, a language never taught): rephrase
         ranked = blended(label_distribution(message), linear, self._setting("linear_weight"))
         best, confidence = ranked[0]
+        if intent in SAFETY_INTENTS and (best == intent or self._safety_sure(message)):
+            return
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
         if best in SAFETY_INTENTS:
             set_intent(message, best, confidence)
@@ -133,6 +138,11 @@ class OpenSetDecision(LearnedJsonComponent):
             set_intent(message, best, confidence)
         else:
             self._ask(message, ranked, NOT_UNDERSTOOD)
+
+    def _safety_sure(self, message: Message) -> bool:
+        """DIET gave its safety intent at least `safety_confidence`."""
+        confidence = float((message.get(INTENT) or {}).get("confidence") or 0.0)
+        return confidence >= self._setting("safety_confidence")
 
     def _setting(self, name: str) -> float:
         return float(self._config[name])

@@ -66,6 +66,10 @@ EMPLOYERS_JOB = (
     r"salar\w*|pay|entry|requirements?|eligibility|nationality|citizenship|selection|"
     r"applications?|applicants?|apprentice\w*|graduates?|intern\w*"
 )
+# "What is MI6, how do I get a job there?": the employer named, then joined by pronoun.
+JOINING_THERE = re.compile(
+    r"\b(?:work|working|job|jobs|career|careers|apply|applying|join|joining|get in) there\b"
+)
 # "is it like police vetting?", "do police officers make good IOs?": a comparison with
 # MI5, not a question about the other employer.
 COMPARING = re.compile(r"\b(?:like|than|vs|versus|compared?|difference|similar)\b")
@@ -98,6 +102,7 @@ class OtherEmployerRouter(LearnedJsonComponent):
         employers = _names(self._config["employers"]) or r"(?!)"
         self._joining = re.compile(rf"\b(?:{JOINING}) (?:the )?(?:{employers})\b")
         self._employers_job = re.compile(rf"\b(?:{employers})(?:'s)? (?:{EMPLOYERS_JOB})\b")
+        self._named = re.compile(rf"\b(?:{employers})\b")
         self._own = re.compile(rf"\b(?:{_names(self._config['own_names'])})\b")
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -118,7 +123,7 @@ class OtherEmployerRouter(LearnedJsonComponent):
         lowered = " ".join(text.lower().replace("\u2019", "'").split())
         if self._own.search(lowered):
             return False
-        joining = bool(self._joining.search(lowered))
+        joining = bool(self._joining.search(lowered)) or self._joining_there(lowered)
         if label in UNANSWERED:
             return joining
         reroutable = label == SEARCH_VACANCIES or label.startswith(CAREERS_AREAS)
@@ -129,3 +134,13 @@ class OtherEmployerRouter(LearnedJsonComponent):
         if label in ONLY_WHEN_JOINING or OWN_SERVICE.search(lowered) or COMPARING.search(lowered):
             return False
         return bool(self._employers_job.search(lowered))
+
+    def _joining_there(self, lowered: str) -> bool:
+        """An employer named, then "a job there": joining it, unless it is the applicant's
+        own or family's service or a comparison with MI5."""
+        return bool(
+            JOINING_THERE.search(lowered)
+            and self._named.search(lowered)
+            and not OWN_SERVICE.search(lowered)
+            and not COMPARING.search(lowered)
+        )

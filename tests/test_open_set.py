@@ -182,9 +182,23 @@ def test_greetings_and_off_topic_are_never_offered_as_did_you_mean(decision):
 
 
 @pytest.mark.parametrize("intent", ["distress", "report_threat", "abuse"])
-def test_safety_intents_pass_through_unchanged(decision, intent):
+def test_a_sure_safety_intent_passes_through_unchanged(decision, intent):
     message = decide(decision, parsed({intent: 0.6, "faq": 0.4}, {}, {"out_of_scope": 0.99}))
     assert message.get(INTENT) == {"name": intent, "confidence": 0.6}
+
+
+@pytest.mark.parametrize("intent", ["distress", "report_threat", "abuse"])
+def test_a_safety_intent_both_opinions_put_first_passes_through(decision, intent):
+    message = decide(decision, parsed({intent: 0.3, "faq": 0.3}, {}, {intent: 0.9}))
+    assert message.get(INTENT) == {"name": intent, "confidence": 0.3}
+
+
+def test_a_faint_safety_guess_against_both_opinions_is_decided_like_any_message(decision):
+    # "hello, i think i won your competition": DIET said report_threat at 0.19
+    message = decide(
+        decision, parsed({"report_threat": 0.19, "faq": 0.18}, {}, {"out_of_scope": 0.95})
+    )
+    assert message.get(INTENT)["name"] == "out_of_scope"
 
 
 def test_made_up_words_stay_not_understood_everyday_words_are_off_topic(decision):

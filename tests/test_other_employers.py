@@ -47,6 +47,9 @@ def label_of(message: Message) -> str:
         ("any jobs at the National Crime Agency?", "search_vacancies"),
         ("Types of MI6 roles", "faq/roles_overview"),
         ("my son wants to become a police officer, is 17 too young", "faq/eligibility_age"),
+        # the employer named, then joined by pronoun
+        ("what does GCHQ do and how do I get a job there?", "faq/life_salary"),
+        ("the navy sounds amazing, could I work there with asthma", "nlu_fallback"),
         # the taxonomy's own examples of the topic, where the model had no answer
         ("how do i join the police", "out_of_scope"),
         ("is asthma a problem for joining the raf?", "nlu_fallback"),
@@ -81,6 +84,9 @@ def test_a_careers_answer_about_another_employer_becomes_its_signpost(router, te
         # with no answer, only joining or working there counts
         ("the police took my bike, mi6 agents are everywhere", "out_of_scope"),
         ("police officer pay", "nlu_fallback"),
+        # "there" after their own service, or in a comparison with MI5
+        ("my sister is in the raf, can i work there?", "faq/eligibility_partner_family"),
+        ("I interviewed at GCHQ, is applying there like applying here?", "faq/process_stages"),
     ],
 )
 def test_other_answers_are_left_alone(router, text, label):
