@@ -27,6 +27,10 @@ through unchanged when DIET gives it at least ``safety_confidence`` or both opin
 together put it first. A guess with neither ("hello, i'm thinking about applying" was
 distress at 0.26, "i think i won your competition" report_threat at 0.19, while both
 opinions together put a topic or off-topic well ahead) is decided like any other message.
+But a message about to be called off-topic, or not understood, gets the safety answer when
+a safety intent keeps at least ``safety_doubt`` of the blended belief: people reporting a
+threat in the moment describe a street, a station or a bus, which the off-topic background
+speaks of too.
 """
 
 from __future__ import annotations
@@ -88,6 +92,7 @@ class OpenSetDecision(LearnedJsonComponent):
             "min_candidate": 0.05,
             "known_words": 0.5,
             "safety_confidence": 0.5,
+            "safety_doubt": 0.1,
         }
 
     def use(self, learned: Dict[str, List[Dict[str, Any]]] | None) -> None:
@@ -138,6 +143,22 @@ class OpenSetDecision(LearnedJsonComponent):
             set_intent(message, best, confidence)
         else:
             self._ask(message, ranked, NOT_UNDERSTOOD)
+        self._prefer_safety_to_dismissal(message, ranked)
+
+    def _prefer_safety_to_dismissal(
+        self, message: Message, ranked: List[Tuple[str, float]]
+    ) -> None:
+        """About to say "I only cover careers" or to ask what was meant: a safety intent
+        with at least `safety_doubt` of the belief is answered instead. The hotline sent
+        to an everyday message costs little; "I only cover careers" sent to someone
+        reporting a man with a gun costs a lot."""
+        if (message.get(INTENT) or {}).get("name") not in (OFF_TOPIC, NOT_UNDERSTOOD):
+            return
+        floor = self._setting("safety_doubt")
+        safety = [(label, score) for label, score in ranked if label in SAFETY_INTENTS]
+        if safety and safety[0][1] >= floor:
+            set_intent(message, *safety[0])
+            message.set(TOPIC_CANDIDATES, None, add_to_output=True)
 
     def _safety_sure(self, message: Message) -> bool:
         """DIET gave its safety intent at least `safety_confidence`."""

@@ -4,7 +4,9 @@
 - off-topic messages (evaluation/data/off_topic/): everyday requests and the kinds of
   messages a public account gets, over many domains, made apart from the training data;
 - questions in other people's words (evaluation/data/other_words.tsv): quoted from
-  official FAQ pages, the press and forums, each with its source.
+  official FAQ pages, the press and forums, each with its source;
+- safety messages (evaluation/data/safety.tsv): threat reports, crises and abuse in the
+  writers' own words, and look-alikes that are none of these.
 
 See evaluation/data/README.md: none of this may be copied into data/.
 """
@@ -23,6 +25,7 @@ HELDOUT_DIR = ROOT / "tests" / "nlu"
 DATA_DIR = ROOT / "evaluation" / "data"
 OFF_TOPIC_DIR = DATA_DIR / "off_topic"
 OTHER_WORDS = DATA_DIR / "other_words.tsv"
+SAFETY = DATA_DIR / "safety.tsv"
 OFF_TOPIC = "out_of_scope"
 
 
@@ -57,8 +60,15 @@ def other_words(path: Path = OTHER_WORDS) -> List[Example]:
         return [Example(row["question"], row["expected"], row["source_url"]) for row in rows]
 
 
+def safety_messages(path: Path = SAFETY) -> List[Example]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        return [Example(row["message"], row["expected"], "safety") for row in rows]
+
+
 SETS: Dict[str, Callable[[], List[Example]]] = {
     "held-out paraphrases": heldout,
     "other people's words": other_words,
     "off-topic messages": off_topic,
+    "safety messages": safety_messages,
 }

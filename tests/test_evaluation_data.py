@@ -14,6 +14,7 @@ from typing import Dict, List, Set, Tuple
 import pytest
 import yaml
 
+from evaluation.sets import safety_messages
 from tests.taxonomy import (
     ADDED_INTENTS,
     FAQ_TOPICS,
@@ -139,6 +140,7 @@ def test_no_evaluation_sentence_is_in_the_training_data() -> None:
     training = training_examples()
     assert training, "found no training examples to compare with"
     texts = [text for _, text in off_topic_lines()] + [r["question"] for r in other_words_rows()]
+    texts += [example.text for example in safety_messages()]
     leaked = [text for text in texts if normalise(text) in training]
     assert not leaked, f"evaluation sentences found in data/nlu/: {leaked}"
 
@@ -152,8 +154,12 @@ def test_the_development_set_is_labelled_and_never_trained_on() -> None:
     every_label = known_labels()
     assert quoted and not [q for q in quoted if q.expected not in every_label]
     assert not [q for q in quoted if not q.source.startswith("https://")]
+    risky = tuning.safety()
+    assert risky and not [q for q in risky if q.expected not in every_label]
     training = training_examples()
-    leaked = [e.text for e in questions + quoted + everyday if normalise(e.text) in training]
+    leaked = [
+        e.text for e in questions + quoted + everyday + risky if normalise(e.text) in training
+    ]
     assert not leaked, f"development-set sentences found in data/nlu/: {leaked}"
 
 
@@ -162,5 +168,13 @@ def test_the_development_set_shares_no_sentence_with_the_evaluation_sets() -> No
     # would let tuning see an evaluation question.
     evaluation = {normalise(text) for _, text in off_topic_lines()}
     evaluation |= {normalise(row["question"]) for row in other_words_rows()}
+    evaluation |= {normalise(example.text) for example in safety_messages()}
     shared = [e.text for e in tuning.development_set() if normalise(e.text) in evaluation]
     assert not shared, f"in both the development and the evaluation sets: {shared}"
+
+
+def test_the_safety_set_is_labelled_and_covers_every_safety_intent() -> None:
+    examples = safety_messages()
+    labels = {example.expected for example in examples}
+    assert {"report_threat", "distress", "abuse", "out_of_scope"} <= labels <= known_labels()
+    assert len({normalise(example.text) for example in examples}) == len(examples)

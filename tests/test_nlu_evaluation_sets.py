@@ -15,10 +15,11 @@ import pytest
 
 from evaluation.scoring import SetReport, evaluate_sets
 
-HELDOUT, OTHER_WORDS, OFF_TOPIC = (
+HELDOUT, OTHER_WORDS, OFF_TOPIC, SAFETY = (
     "held-out paraphrases",
     "other people's words",
     "off-topic messages",
+    "safety messages",
 )
 # (set, measure) -> (bound, which), a little on the safe side of the measured figures.
 GATES = {
@@ -27,7 +28,10 @@ GATES = {
     (HELDOUT, "confident_wrong"): (0.015, "at most"),  # 0.0%
     (OTHER_WORDS, "topic_accuracy"): (0.88, "at least"),  # 89.9%
     (OTHER_WORDS, "confident_wrong"): (0.03, "at most"),  # 0.6%
-    (OFF_TOPIC, "off_topic_answered"): (0.015, "at most"),  # 1.1%
+    (OFF_TOPIC, "off_topic_answered"): (0.015, "at most"),  # 1.3%
+    # threat reports, crises and abuse answered with their safety answer; look-alikes not
+    (SAFETY, "topic_accuracy"): (0.75, "at least"),  # 79.2%
+    (SAFETY, "off_topic_answered"): (0.08, "at most"),  # 4.2%
 }
 
 

@@ -252,3 +252,48 @@ def test_the_linear_weight_decides_whose_opinion_counts_more(tmp_path):
 
     assert decided(0.4) == "faq"
     assert decided(0.6) == "out_of_scope"
+
+
+def test_a_safety_intent_with_some_belief_wins_over_off_topic(decision):
+    # "theres a man outside tesco waving a machete": the street and the shop are the
+    # background's words, so off-topic leads; report_threat keeps 0.15 of the belief
+    message = decide(
+        decision,
+        parsed(
+            {"faq": 0.72, "report_threat": 0.2},
+            {"faq/process_vetting": 1.0},
+            {"out_of_scope": 0.9, "report_threat": 0.1},
+        ),
+    )
+    assert message.get(INTENT)["name"] == "report_threat"
+    assert not message.get(TOPIC_CANDIDATES)
+
+
+def test_a_safety_intent_wins_over_did_you_mean_too(decision):
+    message = decide(
+        decision,
+        parsed(
+            {"faq": 0.8, "distress": 0.2},
+            {"faq/process_vetting": 0.5, "faq/eligibility_age": 0.5},
+            {"faq/eligibility_age": 0.45, "faq/process_vetting": 0.44, "distress": 0.11},
+        ),
+    )
+    assert message.get(INTENT)["name"] == "distress"
+    assert not message.get(TOPIC_CANDIDATES)
+
+
+def test_a_trace_of_safety_leaves_off_topic_and_topics_alone(tmp_path):
+    off_topic = parsed({"faq": 0.9, "report_threat": 0.05}, {}, {"out_of_scope": 0.95})
+    assert decide(trained_decision(tmp_path), off_topic).get(INTENT)["name"] == "out_of_scope"
+    # a careers answer is never turned into a safety one here, however much belief it keeps
+    topic = parsed(
+        {"faq": 0.7, "report_threat": 0.3},
+        {"faq/process_vetting": 1.0},
+        {"faq/process_vetting": 0.8, "report_threat": 0.2},
+    )
+    assert decide(trained_decision(tmp_path), topic).get(INTENT)["name"] == "faq"
+    strict = parsed({"faq": 0.72, "report_threat": 0.2}, {}, {"out_of_scope": 0.9})
+    assert (
+        decide(trained_decision(tmp_path, safety_doubt=0.2), strict).get(INTENT)["name"]
+        == "out_of_scope"
+    )

@@ -10,6 +10,7 @@ from training.tuning import (
     off_topic,
     parse_settings,
     quoted,
+    safety,
     summary,
     training_fold,
 )
@@ -42,13 +43,17 @@ def test_settings_to_try_are_read_as_numbers() -> None:
     assert parse_settings("") == {}
 
 
-def test_the_development_set_has_all_three_parts() -> None:
-    questions, sourced, everyday = careers(), quoted(), off_topic()
+def test_the_development_set_has_all_four_parts() -> None:
+    questions, sourced, everyday, risky = careers(), quoted(), off_topic(), safety()
     assert len(questions) >= 250 and len(sourced) >= 60 and len(everyday) >= 600
     assert all(example.expected.startswith("faq/") for example in questions)
     assert all(example.source.startswith("https://") for example in sourced)
     assert {example.expected for example in everyday} == {"out_of_scope"}
-    assert len(development_set()) == len(questions) + len(sourced) + len(everyday)
+    # every safety intent, and look-alikes that must not get a safety answer
+    assert {"report_threat", "distress", "abuse", "out_of_scope"} <= {
+        example.expected for example in risky
+    }
+    assert len(development_set()) == (len(questions) + len(sourced) + len(everyday) + len(risky))
 
 
 def test_a_part_reports_only_the_figures_that_apply_to_it() -> None:

@@ -48,6 +48,12 @@ def careers(path: Path = TUNING_DIR / "careers.tsv") -> List[Example]:
         return [Example(text.strip(), topic.strip(), "tuning") for topic, text in rows]
 
 
+def safety(path: Path = TUNING_DIR / "safety.tsv") -> List[Example]:
+    """Threat reports, crises and abuse, with look-alikes that are not ("gun laws in
+    america"): `careers.tsv`'s format."""
+    return careers(path)
+
+
 def quoted(path: Path = TUNING_DIR / "other_words.tsv") -> List[Example]:
     """Questions quoted from public pages, each with its source: the evaluation set's format."""
     return other_words(path)
@@ -69,6 +75,7 @@ DEVELOPMENT_SETS: Dict[str, Callable[[], List[Example]]] = {
     "careers (written)": careers,
     "careers (quoted)": quoted,
     "off-topic": off_topic,
+    "safety": safety,
 }
 
 
