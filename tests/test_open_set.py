@@ -150,15 +150,17 @@ def test_a_confident_classifier_is_overruled_when_the_linear_model_sees_off_topi
     assert [r["name"] for r in message.get(INTENT_RANKING_KEY)] == ["out_of_scope"]
 
 
-def test_a_close_call_asks_did_you_mean_with_the_likely_topics(decision):
-    message = decide(
-        decision,
-        parsed(
-            {"faq": 0.9, "greet": 0.1},
-            {"faq/process_vetting": 0.5, "faq/eligibility_age": 0.5},
-            {"faq/eligibility_age": 0.45, "faq/process_vetting": 0.44, "greet": 0.11},
-        ),
+def close_call(other: str, share: float) -> Message:
+    """Two topics a hair apart, and a little belief in the intent `other`."""
+    return parsed(
+        {"faq": 1 - share, other: share},
+        {"faq/process_vetting": 0.5, "faq/eligibility_age": 0.5},
+        {"faq/eligibility_age": 0.45, "faq/process_vetting": 0.44, other: 0.11},
     )
+
+
+def test_a_close_call_asks_did_you_mean_with_the_likely_topics(decision):
+    message = decide(decision, close_call("greet", 0.1))
     assert message.get(INTENT)["name"] == "nlu_fallback"
     assert message.get(TOPIC_CANDIDATES) == ["faq/eligibility_age", "faq/process_vetting"]
 
@@ -270,14 +272,7 @@ def test_a_safety_intent_with_some_belief_wins_over_off_topic(decision):
 
 
 def test_a_safety_intent_wins_over_did_you_mean_too(decision):
-    message = decide(
-        decision,
-        parsed(
-            {"faq": 0.8, "distress": 0.2},
-            {"faq/process_vetting": 0.5, "faq/eligibility_age": 0.5},
-            {"faq/eligibility_age": 0.45, "faq/process_vetting": 0.44, "distress": 0.11},
-        ),
-    )
+    message = decide(decision, close_call("distress", 0.2))
     assert message.get(INTENT)["name"] == "distress"
     assert not message.get(TOPIC_CANDIDATES)
 
